@@ -1,0 +1,247 @@
+//! Free-text fields, e-mail, phone numbers and time zones.
+
+use std::fmt;
+
+/// Trims and bounds a required text field.
+pub fn required_text(raw: &str, max_chars: usize) -> Result<String, &'static str> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("required");
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err("too_long");
+    }
+    if trimmed.chars().any(|c| c.is_control()) {
+        return Err("control_characters");
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Trims an optional text field; empty becomes `None`.
+pub fn optional_text(raw: Option<&str>, max_chars: usize) -> Result<Option<String>, &'static str> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => required_text(value, max_chars).map(Some),
+    }
+}
+
+/// An e-mail address: one `@`, a non-empty local part, a dotted domain, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        if value.len() > 254 {
+            return Err("email.too_long");
+        }
+        let Some((local, domain)) = value.split_once('@') else {
+            return Err("email.invalid");
+        };
+        let domain_ok = !domain.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"@\\".contains(c));
+        if !domain_ok || !local_ok {
+            return Err("email.invalid");
+        }
+        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164 form (`+74951234567`).
+///
+/// Accepts the ways people write Russian numbers: `+7 (495) 123-45-67`,
+/// `8 495 123 45 67`, `4951234567`; other countries need the leading `+`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("phone.invalid");
+        }
+        let has_plus = value.starts_with('+');
+        let body = if has_plus { &value[1..] } else { value };
+        if !body
+            .chars()
+            .all(|c| c.is_ascii_digit() || " ()-.".contains(c))
+        {
+            return Err("phone.invalid");
+        }
+        let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+        let e164_digits = if has_plus {
+            digits
+        } else if digits.len() == 11 && (digits.starts_with('8') || digits.starts_with('7')) {
+            format!("7{}", &digits[1..])
+        } else if digits.len() == 10 {
+            format!("7{digits}")
+        } else {
+            return Err("phone.invalid");
+        };
+        if !(8..=15).contains(&e164_digits.len()) || e164_digits.starts_with('0') {
+            return Err("phone.invalid");
+        }
+        if e164_digits.starts_with('7') && e164_digits.len() != 11 {
+            return Err("phone.invalid");
+        }
+        Ok(Self(format!("+{e164_digits}")))
+    }
+
+    /// The E.164 form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The digits alone, which is what a digits-only search matches.
+    pub fn digits(&self) -> &str {
+        &self.0[1..]
+    }
+}
+
+impl fmt::Display for Phone {
+    /// Russian numbers print as `+7 (495) 123-45-67`, others as E.164.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.digits();
+        if d.len() == 11 && d.starts_with('7') {
+            write!(
+                f,
+                "+7 ({}) {}-{}-{}",
+                &d[1..4],
+                &d[4..7],
+                &d[7..9],
+                &d[9..11]
+            )
+        } else {
+            f.write_str(&self.0)
+        }
+    }
+}
+
+/// An IANA time zone name such as `Europe/Moscow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timezone(String);
+
+impl Timezone {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        match value.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Ok(Self(tz.name().to_string())),
+            Err(_) => Err("timezone.invalid"),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Lower-cases text for case-insensitive search, Cyrillic included, and
+/// folds `ё` to `е` as Russian readers expect.
+pub fn search_fold(text: &str) -> String {
+    text.to_lowercase().replace('ё', "е")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn phones_in_common_russian_forms_become_e164() {
+        for raw in [
+            "+7 (495) 123-45-67",
+            "8 495 123 45 67",
+            "4951234567",
+            "7-495-123-45-67",
+        ] {
+            assert_eq!(
+                Phone::parse(raw).map(|p| p.0),
+                Ok("+74951234567".to_string()),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            Phone::parse("+7 (495) 123-45-67").map(|p| p.to_string()),
+            Ok("+7 (495) 123-45-67".into())
+        );
+        assert_eq!(
+            Phone::parse("+44 20 7946 0958").map(|p| p.0),
+            Ok("+442079460958".to_string())
+        );
+    }
+
+    #[test]
+    fn bad_phones_are_refused() {
+        for raw in [
+            "",
+            "12345",
+            "+7 495 123",
+            "phone",
+            "+0123456789",
+            "8 (495) 123-45-67 ext 5",
+            "+7495123456789",
+        ] {
+            assert_eq!(Phone::parse(raw), Err("phone.invalid"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            Email::parse(" Info@Example.RU ").map(|e| e.0),
+            Ok("Info@example.ru".to_string())
+        );
+        assert!(Email::parse("почта@пример.рф").is_ok());
+        for raw in [
+            "", "a", "a@", "@b.ru", "a@b", "a b@c.ru", "a@b..ru", "a@.b.ru",
+        ] {
+            assert!(Email::parse(raw).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn timezones() {
+        assert_eq!(
+            Timezone::parse("Europe/Moscow").map(|t| t.0),
+            Ok("Europe/Moscow".to_string())
+        );
+        assert_eq!(Timezone::parse("Mars/Olympus"), Err("timezone.invalid"));
+    }
+
+    #[test]
+    fn search_folding_handles_cyrillic() {
+        assert_eq!(search_fold("РОМАШКА Ёлка"), "ромашка елка");
+    }
+
+    proptest! {
+        #[test]
+        fn any_ten_digit_number_parses_to_russian_e164(n in 1_000_000_000u64..9_999_999_999u64) {
+            let phone = Phone::parse(&n.to_string()).unwrap();
+            prop_assert_eq!(phone.as_str(), format!("+7{n}"));
+            // Formatting and parsing again gives the same number.
+            prop_assert_eq!(Phone::parse(&phone.to_string()).unwrap(), phone);
+        }
+
+        #[test]
+        fn text_parsers_never_panic(s in "\\PC*") {
+            let _ = Phone::parse(&s);
+            let _ = Email::parse(&s);
+            let _ = Timezone::parse(&s);
+        }
+    }
+}

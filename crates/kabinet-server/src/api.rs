@@ -1,0 +1,418 @@
+//! REST handlers under `/api/v1`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kabinet_api::{
+    merge_patch, AuditEntryDto, CompanyDto, CompanyInput, LoginRequest, LoginResponse, Page,
+    TokenCreateRequest, TokenCreated, TokenDto, COMPANY_READ_ONLY_FIELDS,
+};
+use kabinet_service::companies::Cascade;
+use kabinet_store::audit::AuditQuery;
+use kabinet_store::companies::CompanyRecord;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::extract::{set_cookie, ApiCtx, Language, RequestOrigin, SESSION_COOKIE};
+use crate::i18n::Lang;
+use crate::AppState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn service_error(lang: Lang) -> impl Fn(kabinet_service::ServiceError) -> ApiError {
+    move |e| ApiError::from_service(e, lang)
+}
+
+/// Parses a JSON body into `T`, answering bad JSON with a problem document.
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        let mut error = ApiError::new(StatusCode::BAD_REQUEST, "bad_request")
+            .detail(format!("invalid JSON body: {e}"));
+        if e.is_data() {
+            error.status = StatusCode::UNPROCESSABLE_ENTITY;
+            error.code = "validation_failed";
+        }
+        error
+    })
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"`).
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse().map(Some).map_err(|_| {
+        ApiError::bad_request("If-Match must name a version returned in ETag, such as \"3\"")
+    })
+}
+
+fn company_response(status: StatusCode, record: &CompanyRecord) -> Response {
+    let mut response = (status, Json(CompanyDto::from(record))).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(record.version));
+    if status == StatusCode::CREATED {
+        if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/companies/{}", record.id)) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
+}
+
+pub async fn not_found(Language(lang): Language) -> ApiError {
+    let mut error = ApiError::new(StatusCode::NOT_FOUND, "not_found");
+    error.lang = lang;
+    error
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    RequestOrigin(origin): RequestOrigin,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request: LoginRequest = json_body(&body)?;
+    let session = state
+        .services
+        .login(&request.login, &request.password, &origin)
+        .await
+        .map_err(service_error(lang))?;
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        &session.secret,
+        None,
+        true,
+        state.http.secure_cookies,
+    );
+    let body = LoginResponse {
+        user_id: session.user_id,
+        login: session.login,
+        csrf_token: session.csrf_token,
+    };
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+pub async fn logout(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Response> {
+    if let Some(secret) = &ctx.session_secret {
+        state
+            .services
+            .logout(&ctx.actor, secret)
+            .await
+            .map_err(service_error(ctx.lang))?;
+    }
+    let cookie = set_cookie(SESSION_COOKIE, "", Some(0), true, state.http.secure_cookies);
+    Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
+}
+
+pub async fn me(ctx: ApiCtx) -> Json<serde_json::Value> {
+    let functions: Vec<&str> = kabinet_domain::access::Function::ALL
+        .into_iter()
+        .filter(|f| ctx.actor.can(*f))
+        .map(|f| f.key())
+        .collect();
+    Json(serde_json::json!({
+        "user_id": ctx.actor.user_id,
+        "login": ctx.actor.login,
+        "name": ctx.actor.display_name,
+        "company_id": ctx.actor.company_id,
+        "company_name": ctx.actor.company_name,
+        "full_access": ctx.actor.grants.full_access,
+        "functions": functions,
+    }))
+}
+
+pub async fn companies_list(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<CompanyDto>>> {
+    let query = crate::console::company_query_from(&params, 50).map_err(|(field, detail)| {
+        let mut error = ApiError::bad_request(format!("{field}: {detail}"));
+        error.lang = ctx.lang;
+        error
+    })?;
+    let (limit, offset) = (query.limit, query.offset);
+    let (items, total) = state
+        .services
+        .company_list(&ctx.actor, query)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(Json(Page {
+        items: items.iter().map(CompanyDto::from).collect(),
+        total,
+        limit: limit.clamp(1, 500),
+        offset,
+    }))
+}
+
+pub async fn companies_get(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let record = state
+        .services
+        .company_get(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(company_response(StatusCode::OK, &record))
+}
+
+pub async fn companies_create(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input: CompanyInput = json_body(&body)?;
+    let record = state
+        .services
+        .company_create(&ctx.actor, input.into_raw())
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(company_response(StatusCode::CREATED, &record))
+}
+
+/// `PATCH` takes a JSON merge patch (RFC 7396) and requires `If-Match`, so
+/// that no one overwrites a change they have not seen.
+pub async fn companies_patch(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let lang = ctx.lang;
+    let Some(expected) = if_match(&headers)? else {
+        let mut error = ApiError::new(StatusCode::PRECONDITION_REQUIRED, "precondition_required")
+            .detail("send If-Match with the ETag of the version you edited");
+        error.lang = lang;
+        return Err(error);
+    };
+    let patch: serde_json::Value = json_body(&body)?;
+    let Some(patch_map) = patch.as_object() else {
+        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+    };
+    let current = state
+        .services
+        .company_get(&ctx.actor, id)
+        .await
+        .map_err(service_error(lang))?;
+    let writable = serde_json::to_value(CompanyInput::default()).unwrap_or_default();
+    let mut field_errors = Vec::new();
+    for key in patch_map.keys() {
+        let code = if COMPANY_READ_ONLY_FIELDS.contains(&key.as_str()) {
+            "read_only"
+        } else if writable.get(key).is_none() {
+            "unknown_field"
+        } else {
+            continue;
+        };
+        field_errors.push(kabinet_api::FieldProblem {
+            field: key.clone(),
+            code: code.to_string(),
+            message: code.replace('_', " "),
+        });
+    }
+    if !field_errors.is_empty() {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        error.errors = field_errors;
+        error.lang = lang;
+        return Err(error);
+    }
+    let mut merged = serde_json::to_value(CompanyInput::from_record(&current)).unwrap_or_default();
+    merge_patch(&mut merged, &patch);
+    let input: CompanyInput = serde_json::from_value(merged).map_err(|e| {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .detail(e.to_string());
+        error.lang = lang;
+        error
+    })?;
+    match state
+        .services
+        .company_update(&ctx.actor, id, Some(expected), input.into_raw())
+        .await
+    {
+        Ok(record) => Ok(company_response(StatusCode::OK, &record)),
+        Err(kabinet_service::ServiceError::Stale) => {
+            let mut error = ApiError::from_service(kabinet_service::ServiceError::Stale, lang)
+                .detail(
+                    "the company changed since you read it; the current version is in `current`",
+                );
+            if let Ok(fresh) = state.services.company_get(&ctx.actor, id).await {
+                error.current = serde_json::to_value(CompanyDto::from(&fresh)).ok();
+            }
+            Err(error)
+        }
+        Err(e) => Err(ApiError::from_service(e, lang)),
+    }
+}
+
+pub async fn companies_delete(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let cascade = match params.get("cascade").map(String::as_str) {
+        None | Some("false") | Some("0") => Cascade::Refuse,
+        Some("true") | Some("1") => Cascade::DeleteChildren,
+        Some(_) => return Err(ApiError::bad_request("cascade must be true or false")),
+    };
+    let expected = if_match(&headers)?;
+    let ids = state
+        .services
+        .company_delete(&ctx.actor, id, expected, cascade)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(Json(serde_json::json!({ "deleted_ids": ids })))
+}
+
+pub async fn companies_restore(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let ids = state
+        .services
+        .company_restore(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(Json(serde_json::json!({ "restored_ids": ids })))
+}
+
+pub async fn tokens_list(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+) -> ApiResult<Json<Page<TokenDto>>> {
+    let tokens = state
+        .services
+        .token_list(&ctx.actor)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    let total = tokens.len() as i64;
+    Ok(Json(Page {
+        items: tokens.iter().map(TokenDto::from).collect(),
+        total,
+        limit: total,
+        offset: 0,
+    }))
+}
+
+pub async fn tokens_create(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request: TokenCreateRequest = json_body(&body)?;
+    let (record, secret) = state
+        .services
+        .token_create(&ctx.actor, &request.name)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated {
+            id: record.id,
+            name: record.name,
+            token: secret,
+        }),
+    )
+        .into_response())
+}
+
+pub async fn tokens_delete(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .token_revoke(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Parses a time filter: RFC 3339 or milliseconds since the epoch.
+fn time_param(params: &HashMap<String, String>, name: &str) -> ApiResult<Option<i64>> {
+    match params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .or_else(|| {
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .ok()
+                    .map(|t| t.timestamp_millis())
+            })
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{name} must be RFC 3339 time or milliseconds"))
+            }),
+    }
+}
+
+pub(crate) fn audit_query_from(
+    params: &HashMap<String, String>,
+    default_limit: i64,
+) -> ApiResult<AuditQuery> {
+    let text = |name: &str| {
+        params
+            .get(name)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let number = |name: &str, default: i64| -> ApiResult<i64> {
+        match text(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number"))),
+        }
+    };
+    Ok(AuditQuery {
+        action: text("action"),
+        entity_type: text("entity_type"),
+        entity_id: text("entity_id"),
+        actor_login: text("actor"),
+        since: time_param(params, "since")?,
+        until: time_param(params, "until")?,
+        limit: number("limit", default_limit)?.clamp(1, 500),
+        offset: number("offset", 0)?.max(0),
+    })
+}
+
+pub async fn audit_list(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<AuditEntryDto>>> {
+    let query = audit_query_from(&params, 50)?;
+    let (limit, offset) = (query.limit, query.offset);
+    let (entries, total) = state
+        .services
+        .audit_list(&ctx.actor, &query)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(Json(Page {
+        items: entries.iter().map(AuditEntryDto::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}

@@ -1,0 +1,2060 @@
+//! The web console: server-rendered pages over the same use cases as the
+//! REST API. Forms post back with the session's CSRF token; errors are shown
+//! next to the fields they concern; every list pages, sorts and filters in
+//! the database.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use kabinet_api::{format_time, CompanyDto};
+use kabinet_domain::access::Function;
+use kabinet_domain::company::{RawCompany, SearchTerms};
+use kabinet_service::companies::Cascade;
+use kabinet_service::ServiceError;
+use kabinet_store::companies::{CompanyQuery, CompanySort, DeletedFilter};
+use serde::Deserialize;
+
+use crate::extract::{
+    cookie, lang_of, origin, safe_next, same_secret, set_cookie, url_encode, ConsoleCtx,
+    LANG_COOKIE, SESSION_COOKIE,
+};
+use crate::i18n::{message, Lang};
+use crate::AppState;
+
+const LOGIN_CSRF_COOKIE: &str = "kabinet_login_csrf";
+const PAGE_SIZE: i64 = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/companies") }))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/lang", get(switch_language))
+        .route("/companies", get(companies_page))
+        .route(
+            "/companies/new",
+            get(company_new_page).post(company_new_submit),
+        )
+        .route("/companies/{id}", get(company_page))
+        .route(
+            "/companies/{id}/edit",
+            get(company_edit_page).post(company_edit_submit),
+        )
+        .route(
+            "/companies/{id}/delete",
+            get(company_delete_page).post(company_delete_submit),
+        )
+        .route(
+            "/companies/{id}/restore",
+            get(company_restore_page).post(company_restore_submit),
+        )
+        .route("/audit", get(audit_page))
+        .route("/tokens", get(tokens_page).post(token_create))
+        .route("/tokens/{id}/revoke", post(token_revoke))
+        .route("/static/app.css", get(static_css))
+        .route("/static/app.js", get(static_js))
+}
+
+// ---------------------------------------------------------------------------
+// Query parsing shared with the REST API.
+
+/// Reads the company list parameters (`q`, `region`, `macroregion`,
+/// `reseller`, `parent_id`, `deleted`, `sort`, `dir`, `limit`, `offset` or
+/// `page`). The scope is filled in by the use case.
+pub fn company_query_from(
+    params: &HashMap<String, String>,
+    default_limit: i64,
+) -> Result<CompanyQuery, (String, String)> {
+    let text = |name: &str| {
+        params
+            .get(name)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let number = |name: &str| -> Result<Option<i64>, (String, String)> {
+        match text(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| (name.to_string(), "must be a whole number".to_string())),
+        }
+    };
+    let flag = |name: &str| -> Result<Option<bool>, (String, String)> {
+        match text(name).as_deref() {
+            None => Ok(None),
+            Some("true") | Some("1") | Some("yes") => Ok(Some(true)),
+            Some("false") | Some("0") | Some("no") => Ok(Some(false)),
+            Some(_) => Err((name.to_string(), "must be true or false".to_string())),
+        }
+    };
+    let mut query = CompanyQuery::default();
+    if let Some(terms) = text("q").and_then(|q| SearchTerms::parse(&q)) {
+        query.words = terms.words;
+        query.id = terms.id;
+    }
+    query.region = text("region");
+    query.macroregion = text("macroregion");
+    query.is_reseller = flag("reseller")?;
+    query.parent_id = number("parent_id")?;
+    query.deleted = match text("deleted").as_deref() {
+        None | Some("hide") => DeletedFilter::Hide,
+        Some("show") => DeletedFilter::Show,
+        Some("only") => DeletedFilter::Only,
+        Some(_) => return Err(("deleted".into(), "must be hide, show or only".into())),
+    };
+    if let Some(sort) = text("sort") {
+        query.sort = CompanySort::parse(&sort).ok_or_else(|| {
+            let keys: Vec<&str> = CompanySort::ALL.iter().map(|(k, _)| *k).collect();
+            (
+                "sort".to_string(),
+                format!("must be one of {}", keys.join(", ")),
+            )
+        })?;
+    }
+    query.descending = match text("dir").as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(("dir".into(), "must be asc or desc".into())),
+    };
+    query.limit = number("limit")?.unwrap_or(default_limit).clamp(1, 500);
+    query.offset = match (number("offset")?, number("page")?) {
+        (Some(offset), _) => offset.max(0),
+        (None, Some(page)) => (page.max(1) - 1) * query.limit,
+        (None, None) => 0,
+    };
+    Ok(query)
+}
+
+// ---------------------------------------------------------------------------
+// Page frame.
+
+/// What every page's frame needs: language, the signed-in person, the
+/// company name in the header (T3), the CSRF token for forms.
+pub struct Frame {
+    pub lang: Lang,
+    pub title: String,
+    pub user_name: String,
+    pub company_name: String,
+    pub csrf: String,
+    pub path: String,
+    pub nav: &'static str,
+    pub can_audit: bool,
+    pub flash: Option<String>,
+    pub signed_in: bool,
+}
+
+impl Frame {
+    fn new(ctx: &ConsoleCtx, nav: &'static str, title_key: &str) -> Self {
+        Frame {
+            lang: ctx.lang,
+            title: message(ctx.lang, title_key).to_string(),
+            user_name: ctx.actor.display_name.clone(),
+            company_name: ctx.actor.company_name.clone(),
+            csrf: ctx.csrf.clone(),
+            path: ctx.path.clone(),
+            nav,
+            can_audit: ctx.actor.can(Function::AuditView),
+            flash: None,
+            signed_in: true,
+        }
+    }
+
+    fn anonymous(lang: Lang, title_key: &str, path: &str) -> Self {
+        Frame {
+            lang,
+            title: message(lang, title_key).to_string(),
+            user_name: String::new(),
+            company_name: String::new(),
+            csrf: String::new(),
+            path: path.to_string(),
+            nav: "",
+            can_audit: false,
+            flash: None,
+            signed_in: false,
+        }
+    }
+
+    fn with_flash(mut self, params: &HashMap<String, String>) -> Self {
+        self.flash = params
+            .get("flash")
+            .filter(|key| key.starts_with("flash.") && message(self.lang, key) != key.as_str())
+            .map(|key| message(self.lang, key).to_string());
+        self
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        message(self.lang, key).to_string()
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        match self.lang {
+            Lang::Ru => "en",
+            Lang::En => "ru",
+        }
+    }
+
+    pub fn lang_href(&self) -> String {
+        format!(
+            "/lang?set={}&back={}",
+            self.other_lang(),
+            url_encode(&self.path)
+        )
+    }
+}
+
+fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    m: Frame,
+    status: u16,
+    heading: String,
+    detail: String,
+}
+
+/// Shows a use-case error as a page.
+fn error_page(ctx: &ConsoleCtx, error: ServiceError) -> Response {
+    let lang = ctx.lang;
+    let (status, key, detail) = match &error {
+        ServiceError::Forbidden(function) => (
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            function.key().to_string(),
+        ),
+        ServiceError::NotFound => (StatusCode::NOT_FOUND, "not_found", String::new()),
+        ServiceError::Conflict { code, .. } => (StatusCode::CONFLICT, *code, String::new()),
+        ServiceError::Stale => (
+            StatusCode::PRECONDITION_FAILED,
+            "stale_version",
+            String::new(),
+        ),
+        ServiceError::Unauthenticated | ServiceError::InvalidCredentials => {
+            return Redirect::to("/login").into_response();
+        }
+        ServiceError::Validation(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            String::new(),
+        ),
+        ServiceError::Store(e) => {
+            tracing::error!(error = %e, "store error");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal", String::new())
+        }
+        ServiceError::Internal(e) => {
+            tracing::error!(error = %e, "internal error");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal", String::new())
+        }
+    };
+    let page = ErrorPage {
+        m: Frame::new(ctx, "", key),
+        status: status.as_u16(),
+        heading: message(lang, key).to_string(),
+        detail,
+    };
+    let mut response = render(&page);
+    *response.status_mut() = status;
+    response
+}
+
+fn csrf_failed(ctx: &ConsoleCtx) -> Response {
+    let page = ErrorPage {
+        m: Frame::new(ctx, "", "csrf"),
+        status: 403,
+        heading: message(ctx.lang, "csrf").to_string(),
+        detail: String::new(),
+    };
+    let mut response = render(&page);
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
+// ---------------------------------------------------------------------------
+// Sign-in, sign-out, language.
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    m: Frame,
+    login: String,
+    next: String,
+    login_csrf: String,
+    error: Option<String>,
+}
+
+async fn login_page(
+    parts: axum::http::request::Parts,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = lang_of(&parts);
+    let token = kabinet_service::auth::random_secret();
+    let page = LoginPage {
+        m: Frame::anonymous(lang, "login.title", "/login"),
+        login: String::new(),
+        next: safe_next(params.get("next").map(String::as_str)),
+        login_csrf: token.clone(),
+        error: None,
+    };
+    let mut response = render(&page);
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(
+        LOGIN_CSRF_COOKIE,
+        &token,
+        Some(3600),
+        true,
+        false,
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = lang_of(&parts);
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let next = safe_next(Some(&form.next));
+    let again = |error_key: &str| {
+        let token = kabinet_service::auth::random_secret();
+        let page = LoginPage {
+            m: Frame::anonymous(lang, "login.title", "/login"),
+            login: form.login.clone(),
+            next: next.clone(),
+            login_csrf: token.clone(),
+            error: Some(message(lang, error_key).to_string()),
+        };
+        let mut response = render(&page);
+        *response.status_mut() = if error_key == "csrf" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        if let Ok(value) = HeaderValue::from_str(&set_cookie(
+            LOGIN_CSRF_COOKIE,
+            &token,
+            Some(3600),
+            true,
+            false,
+        )) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
+    };
+    if expected.is_empty() || !same_secret(&expected, &form.csrf) {
+        return again("csrf");
+    }
+    let request_origin = origin(&parts, &state);
+    match state
+        .services
+        .login(&form.login, &form.password, &request_origin)
+        .await
+    {
+        Ok(session) => {
+            let mut response = Redirect::to(&next).into_response();
+            let cookies = [
+                set_cookie(
+                    SESSION_COOKIE,
+                    &session.secret,
+                    None,
+                    true,
+                    state.http.secure_cookies,
+                ),
+                set_cookie(LOGIN_CSRF_COOKIE, "", Some(0), true, false),
+            ];
+            for cookie in cookies {
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
+        Err(ServiceError::InvalidCredentials) | Err(ServiceError::Unauthenticated) => {
+            again("invalid_credentials")
+        }
+        Err(error) => {
+            tracing::error!(%error, "sign-in failed");
+            again("internal")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    if let Err(error) = state.services.logout(&ctx.actor, &ctx.session_secret).await {
+        return error_page(&ctx, error);
+    }
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(
+        SESSION_COOKIE,
+        "",
+        Some(0),
+        true,
+        state.http.secure_cookies,
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn switch_language(Query(params): Query<HashMap<String, String>>) -> Response {
+    let lang = params
+        .get("set")
+        .and_then(|s| Lang::parse(s))
+        .unwrap_or_default();
+    let back = safe_next(params.get("back").map(String::as_str));
+    let mut response = Redirect::to(&back).into_response();
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(
+        LANG_COOKIE,
+        lang.code(),
+        Some(365 * 24 * 3600),
+        false,
+        false,
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+// ---------------------------------------------------------------------------
+// Company list.
+
+/// One row of the company table.
+pub struct CompanyRow {
+    pub id: i64,
+    pub name: String,
+    pub account_number: String,
+    pub inns: String,
+    pub multichannel_number: String,
+    pub region: String,
+    pub macroregion: String,
+    pub tariff: String,
+    pub children_count: i64,
+    pub is_reseller: bool,
+    pub deleted: bool,
+}
+
+/// A sortable column header.
+pub struct SortHeader {
+    pub label: String,
+    pub href: String,
+    pub marker: &'static str,
+    pub aria: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "companies.html")]
+struct CompaniesPage {
+    m: Frame,
+    results: String,
+    q: String,
+    region: String,
+    macroregion: String,
+    reseller: String,
+    deleted: String,
+    parent_id: String,
+    regions: Vec<String>,
+    macroregions: Vec<String>,
+    sort: String,
+    dir: String,
+    can_create: bool,
+}
+
+#[derive(Template)]
+#[template(path = "companies_results.html")]
+struct CompanyResults {
+    m: Frame,
+    rows: Vec<CompanyRow>,
+    headers: Vec<SortHeader>,
+    total: i64,
+    first: i64,
+    last: i64,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    error: Option<String>,
+}
+
+/// The list URL with some parameters replaced.
+fn list_href(params: &HashMap<String, String>, changes: &[(&str, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && k.as_str() != "partial" && k.as_str() != "flash")
+        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, value) in changes {
+        if !value.is_empty() {
+            pairs.push((key.to_string(), value.clone()));
+        }
+    }
+    pairs.sort();
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+        .collect();
+    if query.is_empty() {
+        "/companies".into()
+    } else {
+        format!("/companies?{}", query.join("&"))
+    }
+}
+
+async fn companies_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = ctx.lang;
+    let get = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let (query, error) = match company_query_from(&params, PAGE_SIZE) {
+        Ok(query) => (query, None),
+        Err((field, detail)) => (
+            CompanyQuery {
+                limit: PAGE_SIZE,
+                ..CompanyQuery::default()
+            },
+            Some(format!("{field}: {detail}")),
+        ),
+    };
+    let (sort, descending, limit, offset) =
+        (query.sort, query.descending, query.limit, query.offset);
+    let (records, total) = match state.services.company_list(&ctx.actor, query).await {
+        Ok(found) => found,
+        Err(error) => return error_page(&ctx, error),
+    };
+    let columns = [
+        ("id", "field.id"),
+        ("name", "field.name"),
+        ("account_number", "field.account_number"),
+        ("inn", "field.inn"),
+        ("", "field.multichannel_number"),
+        ("region", "field.region"),
+        ("macroregion", "field.macroregion"),
+        ("tariff", "field.tariff"),
+        ("children_count", "field.children_count"),
+    ];
+    let headers = columns
+        .iter()
+        .map(|(key, label)| {
+            let active = !key.is_empty() && sort.key() == *key;
+            let next_dir = if active && !descending { "desc" } else { "asc" };
+            SortHeader {
+                label: message(lang, label).to_string(),
+                href: if key.is_empty() {
+                    String::new()
+                } else {
+                    list_href(
+                        &params,
+                        &[
+                            ("sort", key.to_string()),
+                            ("dir", next_dir.to_string()),
+                            ("page", String::new()),
+                            ("offset", String::new()),
+                        ],
+                    )
+                },
+                marker: if active {
+                    if descending {
+                        "▼"
+                    } else {
+                        "▲"
+                    }
+                } else {
+                    ""
+                },
+                aria: if active {
+                    if descending {
+                        "descending"
+                    } else {
+                        "ascending"
+                    }
+                } else {
+                    "none"
+                },
+            }
+        })
+        .collect();
+    let rows = records
+        .iter()
+        .map(|r| CompanyRow {
+            id: r.id,
+            name: r.fields.name.clone(),
+            account_number: r.fields.account_number.clone().unwrap_or_default(),
+            inns: r.fields.inns.join(", "),
+            multichannel_number: r
+                .fields
+                .multichannel_number
+                .as_deref()
+                .map(display_phone)
+                .unwrap_or_default(),
+            region: r.fields.region.clone().unwrap_or_default(),
+            macroregion: r.fields.macroregion.clone().unwrap_or_default(),
+            tariff: r.fields.tariff.clone().unwrap_or_default(),
+            children_count: r.children_count,
+            is_reseller: r.fields.is_reseller,
+            deleted: r.deleted_at.is_some(),
+        })
+        .collect::<Vec<_>>();
+    let page_number = offset / limit + 1;
+    let prev_href = (offset > 0).then(|| {
+        list_href(
+            &params,
+            &[
+                ("page", (page_number - 1).to_string()),
+                ("offset", String::new()),
+            ],
+        )
+    });
+    let next_href = (offset + limit < total).then(|| {
+        list_href(
+            &params,
+            &[
+                ("page", (page_number + 1).to_string()),
+                ("offset", String::new()),
+            ],
+        )
+    });
+    let results = CompanyResults {
+        m: Frame::new(&ctx, "companies", "companies.title"),
+        first: if rows.is_empty() { 0 } else { offset + 1 },
+        last: offset + rows.len() as i64,
+        rows,
+        headers,
+        total,
+        prev_href,
+        next_href,
+        error,
+    };
+    if params.get("partial").map(String::as_str) == Some("1") {
+        return render(&results);
+    }
+    let (regions, macroregions) = state
+        .services
+        .company_regions(&ctx.actor)
+        .await
+        .unwrap_or_default();
+    let results = match results.render() {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    };
+    let page = CompaniesPage {
+        m: Frame::new(&ctx, "companies", "companies.title").with_flash(&params),
+        results,
+        q: get("q"),
+        region: get("region"),
+        macroregion: get("macroregion"),
+        reseller: get("reseller"),
+        deleted: get("deleted"),
+        parent_id: get("parent_id"),
+        regions,
+        macroregions,
+        sort: sort.key().to_string(),
+        dir: if descending {
+            "desc".into()
+        } else {
+            "asc".into()
+        },
+        can_create: ctx.actor.can(Function::CompaniesCreate),
+    };
+    render(&page)
+}
+
+/// A stored E.164 number as people read it.
+fn display_phone(e164: &str) -> String {
+    kabinet_domain::text::Phone::parse(e164)
+        .map(|p| p.to_string())
+        .unwrap_or_else(|_| e164.to_string())
+}
+
+// ---------------------------------------------------------------------------
+// Company card.
+
+/// A labelled value on the card.
+pub struct CardField {
+    pub label: String,
+    pub value: String,
+}
+
+/// A titled group of fields on the card.
+pub struct CardSection {
+    pub title: String,
+    pub fields: Vec<CardField>,
+}
+
+fn card_sections(lang: Lang, dto: &CompanyDto) -> Vec<CardSection> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let phone = |v: &Option<String>| v.as_deref().map(display_phone).unwrap_or_default();
+    let yes_no = |b: bool| message(lang, if b { "filter.yes" } else { "filter.no" }).to_string();
+    let field = |key: &str, value: String| CardField {
+        label: message(lang, key).to_string(),
+        value,
+    };
+    vec![
+        CardSection {
+            title: message(lang, "section.general").to_string(),
+            fields: vec![
+                field("field.id", dto.id.to_string()),
+                field("field.short_id", text(&dto.short_id)),
+                field("field.account_number", text(&dto.account_number)),
+                field(
+                    "field.parent_id",
+                    dto.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+                ),
+                field("field.is_reseller", yes_no(dto.is_reseller)),
+                field("field.region", text(&dto.region)),
+                field("field.macroregion", text(&dto.macroregion)),
+                field("field.timezone", text(&dto.timezone)),
+                field("field.children_count", dto.children_count.to_string()),
+            ],
+        },
+        CardSection {
+            title: message(lang, "section.contacts").to_string(),
+            fields: vec![
+                field("field.pbx_number", text(&dto.pbx_number)),
+                field("field.multichannel_number", phone(&dto.multichannel_number)),
+                field(
+                    "field.phones",
+                    dto.phones
+                        .iter()
+                        .map(|p| display_phone(p))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                field("field.phone", phone(&dto.phone)),
+                field("field.email", text(&dto.email)),
+                field("field.legal_address", text(&dto.legal_address)),
+                field("field.postal_address", text(&dto.postal_address)),
+            ],
+        },
+        CardSection {
+            title: message(lang, "section.requisites").to_string(),
+            fields: vec![
+                field("field.inn", dto.inns.join(", ")),
+                field("field.kpp", text(&dto.kpp)),
+                field("field.ogrn", text(&dto.ogrn)),
+                field("field.bik", text(&dto.bik)),
+                field("field.bank", text(&dto.bank)),
+                field(
+                    "field.correspondent_account",
+                    text(&dto.correspondent_account),
+                ),
+                field("field.settlement_account", text(&dto.settlement_account)),
+            ],
+        },
+        CardSection {
+            title: message(lang, "section.service").to_string(),
+            fields: vec![
+                field("field.tariff", text(&dto.tariff)),
+                field(
+                    "field.max_dialogs_per_operator",
+                    dto.max_dialogs_per_operator.to_string(),
+                ),
+                field("field.credit_limit", text(&dto.credit_limit)),
+                field("field.balance_threshold", text(&dto.balance_threshold)),
+                field("field.fz230_enabled", yes_no(dto.fz230_enabled)),
+                field("field.version", dto.version.to_string()),
+                field("field.created_at", dto.created_at.clone()),
+                field("field.updated_at", dto.updated_at.clone()),
+            ],
+        },
+    ]
+}
+
+#[derive(Template)]
+#[template(path = "company.html")]
+struct CompanyPage {
+    m: Frame,
+    id: i64,
+    name: String,
+    deleted: bool,
+    is_provider: bool,
+    children_count: i64,
+    sections: Vec<CardSection>,
+    can_edit: bool,
+    can_delete: bool,
+    can_restore: bool,
+    can_audit: bool,
+}
+
+async fn company_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let record = match state.services.company_get(&ctx.actor, id).await {
+        Ok(record) => record,
+        Err(error) => return error_page(&ctx, error),
+    };
+    let dto = CompanyDto::from(&record);
+    let mut frame = Frame::new(&ctx, "companies", "companies.title").with_flash(&params);
+    frame.title = dto.name.clone();
+    let page = CompanyPage {
+        m: frame,
+        id,
+        deleted: dto.deleted_at.is_some(),
+        is_provider: dto.is_provider,
+        children_count: dto.children_count,
+        sections: card_sections(ctx.lang, &dto),
+        name: dto.name,
+        can_edit: ctx.actor.can(Function::CompaniesEdit),
+        can_delete: ctx.actor.can(Function::CompaniesDelete) && id != ctx.actor.company_id,
+        can_restore: ctx.actor.can(Function::CompaniesRestore),
+        can_audit: ctx.actor.can(Function::AuditView),
+    };
+    render(&page)
+}
+
+// ---------------------------------------------------------------------------
+// Company form (new and edit).
+
+/// The company form as posted: every field as text, so that what the person
+/// typed is shown back unchanged next to its error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CompanyForm {
+    pub csrf: String,
+    pub version: String,
+    pub parent_id: String,
+    pub name: String,
+    pub short_id: String,
+    pub account_number: String,
+    pub pbx_number: String,
+    pub multichannel_number: String,
+    pub phones: String,
+    pub region: String,
+    pub macroregion: String,
+    pub inns: String,
+    pub kpp: String,
+    pub ogrn: String,
+    pub bik: String,
+    pub bank: String,
+    pub correspondent_account: String,
+    pub settlement_account: String,
+    pub legal_address: String,
+    pub postal_address: String,
+    pub email: String,
+    pub phone: String,
+    pub timezone: String,
+    pub max_dialogs_per_operator: String,
+    pub tariff: String,
+    pub is_reseller: Option<String>,
+    pub credit_limit: String,
+    pub balance_threshold: String,
+    pub fz230_enabled: Option<String>,
+}
+
+impl CompanyForm {
+    fn from_dto(dto: &CompanyDto) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        CompanyForm {
+            csrf: String::new(),
+            version: dto.version.to_string(),
+            parent_id: dto.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+            name: dto.name.clone(),
+            short_id: text(&dto.short_id),
+            account_number: text(&dto.account_number),
+            pbx_number: text(&dto.pbx_number),
+            multichannel_number: text(&dto.multichannel_number),
+            phones: dto.phones.join("\n"),
+            region: text(&dto.region),
+            macroregion: text(&dto.macroregion),
+            inns: dto.inns.join(", "),
+            kpp: text(&dto.kpp),
+            ogrn: text(&dto.ogrn),
+            bik: text(&dto.bik),
+            bank: text(&dto.bank),
+            correspondent_account: text(&dto.correspondent_account),
+            settlement_account: text(&dto.settlement_account),
+            legal_address: text(&dto.legal_address),
+            postal_address: text(&dto.postal_address),
+            email: text(&dto.email),
+            phone: text(&dto.phone),
+            timezone: text(&dto.timezone),
+            max_dialogs_per_operator: dto.max_dialogs_per_operator.to_string(),
+            tariff: text(&dto.tariff),
+            is_reseller: dto.is_reseller.then(|| "on".to_string()),
+            credit_limit: text(&dto.credit_limit),
+            balance_threshold: text(&dto.balance_threshold),
+            fz230_enabled: dto.fz230_enabled.then(|| "on".to_string()),
+        }
+    }
+
+    /// The raw input for the domain parser, plus errors for fields that are
+    /// not even numbers.
+    fn to_raw(&self) -> (RawCompany, Vec<(String, &'static str)>) {
+        let mut errors = Vec::new();
+        let opt = |v: &str| Some(v.trim().to_string()).filter(|s| !s.is_empty());
+        let mut number = |field: &str, v: &str| -> Option<i64> {
+            let v = v.trim();
+            if v.is_empty() {
+                return None;
+            }
+            match v.parse() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errors.push((field.to_string(), "number.invalid"));
+                    None
+                }
+            }
+        };
+        let parent_id = number("parent_id", &self.parent_id);
+        let max_dialogs = number("max_dialogs_per_operator", &self.max_dialogs_per_operator);
+        let raw = RawCompany {
+            name: opt(&self.name),
+            short_id: opt(&self.short_id),
+            account_number: opt(&self.account_number),
+            pbx_number: opt(&self.pbx_number),
+            multichannel_number: opt(&self.multichannel_number),
+            phones: self
+                .phones
+                .lines()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            region: opt(&self.region),
+            macroregion: opt(&self.macroregion),
+            inns: self
+                .inns
+                .split([',', ';', ' ', '\n'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            kpp: opt(&self.kpp),
+            ogrn: opt(&self.ogrn),
+            bik: opt(&self.bik),
+            bank: opt(&self.bank),
+            correspondent_account: opt(&self.correspondent_account),
+            settlement_account: opt(&self.settlement_account),
+            legal_address: opt(&self.legal_address),
+            postal_address: opt(&self.postal_address),
+            email: opt(&self.email),
+            phone: opt(&self.phone),
+            timezone: opt(&self.timezone),
+            max_dialogs_per_operator: max_dialogs,
+            tariff: opt(&self.tariff),
+            is_reseller: self.is_reseller.is_some(),
+            credit_limit: opt(&self.credit_limit),
+            balance_threshold: opt(&self.balance_threshold),
+            fz230_enabled: self.fz230_enabled.is_some(),
+            parent_id,
+        };
+        (raw, errors)
+    }
+}
+
+/// One input of the company form.
+pub struct FormField {
+    pub name: &'static str,
+    pub label: String,
+    pub value: String,
+    pub error: Option<String>,
+    /// `text`, `email`, `tel`, `number`, `textarea`, `checkbox`.
+    pub kind: &'static str,
+    pub required: bool,
+    pub checked: bool,
+}
+
+/// A titled group of inputs.
+pub struct FormSection {
+    pub title: String,
+    pub fields: Vec<FormField>,
+}
+
+/// One field whose saved value differs from the form's (stale edit).
+pub struct ChangedField {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "company_form.html")]
+struct CompanyFormPage {
+    m: Frame,
+    action: String,
+    cancel_href: String,
+    heading: String,
+    version: String,
+    sections: Vec<FormSection>,
+    has_errors: bool,
+    general_error: Option<String>,
+    stale: Vec<ChangedField>,
+    stale_seen: bool,
+}
+
+fn form_sections(
+    lang: Lang,
+    form: &CompanyForm,
+    errors: &HashMap<String, String>,
+) -> Vec<FormSection> {
+    let field = |name: &'static str, value: &str, kind: &'static str| FormField {
+        name,
+        label: message(lang, &format!("field.{name}")).to_string(),
+        value: value.to_string(),
+        error: errors.get(name).cloned(),
+        kind,
+        required: name == "name",
+        checked: false,
+    };
+    let checkbox = |name: &'static str, checked: bool| FormField {
+        checked,
+        ..field(name, "on", "checkbox")
+    };
+    vec![
+        FormSection {
+            title: message(lang, "section.general").to_string(),
+            fields: vec![
+                field("name", &form.name, "text"),
+                field("short_id", &form.short_id, "text"),
+                field("account_number", &form.account_number, "text"),
+                field("parent_id", &form.parent_id, "number"),
+                checkbox("is_reseller", form.is_reseller.is_some()),
+                field("region", &form.region, "text"),
+                field("macroregion", &form.macroregion, "text"),
+                field("timezone", &form.timezone, "text"),
+            ],
+        },
+        FormSection {
+            title: message(lang, "section.contacts").to_string(),
+            fields: vec![
+                field("pbx_number", &form.pbx_number, "text"),
+                field("multichannel_number", &form.multichannel_number, "tel"),
+                field("phones", &form.phones, "textarea"),
+                field("phone", &form.phone, "tel"),
+                field("email", &form.email, "email"),
+                field("legal_address", &form.legal_address, "text"),
+                field("postal_address", &form.postal_address, "text"),
+            ],
+        },
+        FormSection {
+            title: message(lang, "section.requisites").to_string(),
+            fields: vec![
+                field("inns", &form.inns, "text"),
+                field("kpp", &form.kpp, "text"),
+                field("ogrn", &form.ogrn, "text"),
+                field("bik", &form.bik, "text"),
+                field("bank", &form.bank, "text"),
+                field("correspondent_account", &form.correspondent_account, "text"),
+                field("settlement_account", &form.settlement_account, "text"),
+            ],
+        },
+        FormSection {
+            title: message(lang, "section.service").to_string(),
+            fields: vec![
+                field("tariff", &form.tariff, "text"),
+                field(
+                    "max_dialogs_per_operator",
+                    &form.max_dialogs_per_operator,
+                    "number",
+                ),
+                field("credit_limit", &form.credit_limit, "text"),
+                field("balance_threshold", &form.balance_threshold, "text"),
+                checkbox("fz230_enabled", form.fz230_enabled.is_some()),
+            ],
+        },
+    ]
+}
+
+/// Field errors keyed by form input: `inns[1]` is shown on `inns`.
+fn errors_by_input(lang: Lang, errors: &[(String, String)]) -> HashMap<String, String> {
+    let mut map: HashMap<String, String> = HashMap::new();
+    for (field, code) in errors {
+        let (input, position) = match field.split_once('[') {
+            Some((base, rest)) => (
+                base.to_string(),
+                rest.trim_end_matches(']').parse::<usize>().ok(),
+            ),
+            None => (field.clone(), None),
+        };
+        let mut text = message(lang, code).to_string();
+        if let Some(index) = position {
+            text = format!("#{}: {text}", index + 1);
+        }
+        map.entry(input)
+            .and_modify(|t| *t = format!("{t}; {text}"))
+            .or_insert(text);
+    }
+    map
+}
+
+#[allow(clippy::too_many_arguments)]
+fn form_page(
+    ctx: &ConsoleCtx,
+    action: String,
+    cancel_href: String,
+    heading: String,
+    form: &CompanyForm,
+    errors: &[(String, String)],
+    general_error: Option<String>,
+    stale: Vec<ChangedField>,
+) -> Response {
+    let lang = ctx.lang;
+    let by_input = errors_by_input(lang, errors);
+    let mut frame = Frame::new(ctx, "companies", "companies.title");
+    frame.title = heading.clone();
+    let page = CompanyFormPage {
+        m: frame,
+        action,
+        cancel_href,
+        heading,
+        version: form.version.clone(),
+        sections: form_sections(lang, form, &by_input),
+        has_errors: !errors.is_empty(),
+        general_error,
+        stale_seen: !stale.is_empty(),
+        stale,
+    };
+    let mut response = render(&page);
+    if !errors.is_empty() || page.general_error.is_some() {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    } else if page.stale_seen {
+        *response.status_mut() = StatusCode::CONFLICT;
+    }
+    response
+}
+
+async fn company_new_page(
+    ctx: ConsoleCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(error) = ctx.actor.require(Function::CompaniesCreate) {
+        return error_page(&ctx, error);
+    }
+    let form = CompanyForm {
+        parent_id: params.get("parent_id").cloned().unwrap_or_default(),
+        max_dialogs_per_operator: kabinet_domain::company::DEFAULT_MAX_DIALOGS_PER_OPERATOR
+            .to_string(),
+        timezone: "Europe/Moscow".into(),
+        ..CompanyForm::default()
+    };
+    let heading = message(ctx.lang, "companies.new").to_string();
+    form_page(
+        &ctx,
+        "/companies/new".into(),
+        "/companies".into(),
+        heading,
+        &form,
+        &[],
+        None,
+        Vec::new(),
+    )
+}
+
+/// Splits a use-case failure into field errors and a message for the form.
+fn form_failure(
+    lang: Lang,
+    error: ServiceError,
+) -> Result<(Vec<(String, String)>, Option<String>), ServiceError> {
+    match error {
+        ServiceError::Validation(errors) => Ok((
+            errors
+                .into_iter()
+                .map(|e| (e.field, e.code.to_string()))
+                .collect(),
+            None,
+        )),
+        ServiceError::Conflict { code, .. } => {
+            Ok((Vec::new(), Some(message(lang, code).to_string())))
+        }
+        other => Err(other),
+    }
+}
+
+async fn company_new_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Form(form): Form<CompanyForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let heading = message(ctx.lang, "companies.new").to_string();
+    let (raw, number_errors) = form.to_raw();
+    let failure = if number_errors.is_empty() {
+        match state.services.company_create(&ctx.actor, raw).await {
+            Ok(record) => {
+                return Redirect::to(&format!("/companies/{}?flash=flash.created", record.id))
+                    .into_response()
+            }
+            Err(error) => error,
+        }
+    } else {
+        ServiceError::Validation(
+            number_errors
+                .into_iter()
+                .map(|(f, c)| kabinet_domain::error::FieldError::new(f, c))
+                .collect(),
+        )
+    };
+    match form_failure(ctx.lang, failure) {
+        Ok((errors, general)) => form_page(
+            &ctx,
+            "/companies/new".into(),
+            "/companies".into(),
+            heading,
+            &form,
+            &errors,
+            general,
+            Vec::new(),
+        ),
+        Err(error) => error_page(&ctx, error),
+    }
+}
+
+async fn company_edit_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(error) = ctx.actor.require(Function::CompaniesEdit) {
+        return error_page(&ctx, error);
+    }
+    let record = match state.services.company_get(&ctx.actor, id).await {
+        Ok(record) => record,
+        Err(error) => return error_page(&ctx, error),
+    };
+    let dto = CompanyDto::from(&record);
+    let heading = format!("{}: {}", message(ctx.lang, "action.edit"), dto.name);
+    let form = CompanyForm::from_dto(&dto);
+    form_page(
+        &ctx,
+        format!("/companies/{id}/edit"),
+        format!("/companies/{id}"),
+        heading,
+        &form,
+        &[],
+        None,
+        Vec::new(),
+    )
+}
+
+/// Fields whose saved value differs from what the form holds.
+fn changed_fields(lang: Lang, saved: &CompanyForm, form: &CompanyForm) -> Vec<ChangedField> {
+    let pairs: [(&str, &String, &String); 24] = [
+        ("name", &saved.name, &form.name),
+        ("short_id", &saved.short_id, &form.short_id),
+        (
+            "account_number",
+            &saved.account_number,
+            &form.account_number,
+        ),
+        ("parent_id", &saved.parent_id, &form.parent_id),
+        ("region", &saved.region, &form.region),
+        ("macroregion", &saved.macroregion, &form.macroregion),
+        ("timezone", &saved.timezone, &form.timezone),
+        ("pbx_number", &saved.pbx_number, &form.pbx_number),
+        (
+            "multichannel_number",
+            &saved.multichannel_number,
+            &form.multichannel_number,
+        ),
+        ("phones", &saved.phones, &form.phones),
+        ("phone", &saved.phone, &form.phone),
+        ("email", &saved.email, &form.email),
+        ("legal_address", &saved.legal_address, &form.legal_address),
+        (
+            "postal_address",
+            &saved.postal_address,
+            &form.postal_address,
+        ),
+        ("inns", &saved.inns, &form.inns),
+        ("kpp", &saved.kpp, &form.kpp),
+        ("ogrn", &saved.ogrn, &form.ogrn),
+        ("bik", &saved.bik, &form.bik),
+        ("bank", &saved.bank, &form.bank),
+        (
+            "correspondent_account",
+            &saved.correspondent_account,
+            &form.correspondent_account,
+        ),
+        (
+            "settlement_account",
+            &saved.settlement_account,
+            &form.settlement_account,
+        ),
+        ("tariff", &saved.tariff, &form.tariff),
+        (
+            "max_dialogs_per_operator",
+            &saved.max_dialogs_per_operator,
+            &form.max_dialogs_per_operator,
+        ),
+        ("credit_limit", &saved.credit_limit, &form.credit_limit),
+    ];
+    let mut changed: Vec<ChangedField> = pairs
+        .iter()
+        .filter(|(_, saved, typed)| saved.trim() != typed.trim())
+        .map(|(name, saved, _)| ChangedField {
+            label: message(lang, &format!("field.{name}")).to_string(),
+            value: (*saved).clone(),
+        })
+        .collect();
+    for (name, saved, typed) in [
+        (
+            "is_reseller",
+            saved.is_reseller.is_some(),
+            form.is_reseller.is_some(),
+        ),
+        (
+            "fz230_enabled",
+            saved.fz230_enabled.is_some(),
+            form.fz230_enabled.is_some(),
+        ),
+    ] {
+        if saved != typed {
+            changed.push(ChangedField {
+                label: message(lang, &format!("field.{name}")).to_string(),
+                value: message(lang, if saved { "filter.yes" } else { "filter.no" }).to_string(),
+            });
+        }
+    }
+    if saved.balance_threshold.trim() != form.balance_threshold.trim() {
+        changed.push(ChangedField {
+            label: message(lang, "field.balance_threshold").to_string(),
+            value: saved.balance_threshold.clone(),
+        });
+    }
+    changed
+}
+
+async fn company_edit_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+    Form(mut form): Form<CompanyForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let lang = ctx.lang;
+    let action = format!("/companies/{id}/edit");
+    let cancel = format!("/companies/{id}");
+    let heading = format!("{}: {}", message(lang, "action.edit"), form.name);
+    let Ok(expected) = form.version.trim().parse::<i64>() else {
+        return form_page(
+            &ctx,
+            action,
+            cancel,
+            heading,
+            &form,
+            &[],
+            Some(message(lang, "bad_request").to_string()),
+            Vec::new(),
+        );
+    };
+    let (raw, number_errors) = form.to_raw();
+    if !number_errors.is_empty() {
+        let errors: Vec<(String, String)> = number_errors
+            .into_iter()
+            .map(|(f, c)| (f, c.to_string()))
+            .collect();
+        return form_page(
+            &ctx,
+            action,
+            cancel,
+            heading,
+            &form,
+            &errors,
+            None,
+            Vec::new(),
+        );
+    }
+    match state
+        .services
+        .company_update(&ctx.actor, id, Some(expected), raw)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/companies/{id}?flash=flash.saved")).into_response(),
+        Err(ServiceError::Stale) => {
+            // Someone saved in between: keep the person's input, show what is
+            // saved now, and let a second save knowingly write over it.
+            let saved = match state.services.company_get(&ctx.actor, id).await {
+                Ok(record) => CompanyForm::from_dto(&CompanyDto::from(&record)),
+                Err(error) => return error_page(&ctx, error),
+            };
+            let changed = changed_fields(lang, &saved, &form);
+            form.version = saved.version.clone();
+            form_page(&ctx, action, cancel, heading, &form, &[], None, changed)
+        }
+        Err(error) => match form_failure(lang, error) {
+            Ok((errors, general)) => form_page(
+                &ctx,
+                action,
+                cancel,
+                heading,
+                &form,
+                &errors,
+                general,
+                Vec::new(),
+            ),
+            Err(error) => error_page(&ctx, error),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Delete and restore, each behind a confirmation page.
+
+#[derive(Template)]
+#[template(path = "company_confirm.html")]
+struct ConfirmPage {
+    m: Frame,
+    id: i64,
+    name: String,
+    heading: String,
+    explain: String,
+    action: String,
+    confirm_label: String,
+    danger: bool,
+    version: i64,
+    children: Vec<CompanyRow>,
+    children_total: i64,
+    cascade_offered: bool,
+    error: Option<String>,
+}
+
+async fn confirm_page(
+    state: &AppState,
+    ctx: &ConsoleCtx,
+    id: i64,
+    delete: bool,
+    error: Option<String>,
+) -> Response {
+    let lang = ctx.lang;
+    let record = match state.services.company_get(&ctx.actor, id).await {
+        Ok(record) => record,
+        Err(error) => return error_page(ctx, error),
+    };
+    let (children, children_total) = if delete {
+        let query = CompanyQuery {
+            parent_id: Some(id),
+            limit: 20,
+            ..CompanyQuery::default()
+        };
+        match state.services.company_list(&ctx.actor, query).await {
+            Ok((records, total)) => (
+                records
+                    .iter()
+                    .map(|r| CompanyRow {
+                        id: r.id,
+                        name: r.fields.name.clone(),
+                        account_number: r.fields.account_number.clone().unwrap_or_default(),
+                        inns: r.fields.inns.join(", "),
+                        multichannel_number: String::new(),
+                        region: String::new(),
+                        macroregion: String::new(),
+                        tariff: String::new(),
+                        children_count: r.children_count,
+                        is_reseller: r.fields.is_reseller,
+                        deleted: false,
+                    })
+                    .collect(),
+                total,
+            ),
+            Err(error) => return error_page(ctx, error),
+        }
+    } else {
+        (Vec::new(), 0)
+    };
+    let (heading, explain, action, confirm) = if delete {
+        (
+            "delete.title",
+            "delete.explain",
+            format!("/companies/{id}/delete"),
+            "delete.confirm",
+        )
+    } else {
+        (
+            "restore.title",
+            "restore.explain",
+            format!("/companies/{id}/restore"),
+            "restore.confirm",
+        )
+    };
+    let mut frame = Frame::new(ctx, "companies", heading);
+    frame.title = format!("{} — {}", message(lang, heading), record.fields.name);
+    let page = ConfirmPage {
+        m: frame,
+        id,
+        name: record.fields.name.clone(),
+        heading: message(lang, heading).to_string(),
+        explain: message(lang, explain).to_string(),
+        action,
+        confirm_label: message(lang, confirm).to_string(),
+        danger: delete,
+        version: record.version,
+        cascade_offered: children_total > 0,
+        children,
+        children_total,
+        error: error.clone(),
+    };
+    let mut response = render(&page);
+    if error.is_some() {
+        *response.status_mut() = StatusCode::CONFLICT;
+    }
+    response
+}
+
+async fn company_delete_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(error) = ctx.actor.require(Function::CompaniesDelete) {
+        return error_page(&ctx, error);
+    }
+    confirm_page(&state, &ctx, id, true, None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DeleteForm {
+    csrf: String,
+    version: String,
+    cascade: Option<String>,
+}
+
+async fn company_delete_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let cascade = if form.cascade.is_some() {
+        Cascade::DeleteChildren
+    } else {
+        Cascade::Refuse
+    };
+    let expected = form.version.trim().parse::<i64>().ok();
+    match state
+        .services
+        .company_delete(&ctx.actor, id, expected, cascade)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/companies/{id}?flash=flash.deleted")).into_response(),
+        Err(ServiceError::Conflict { code, .. }) => {
+            confirm_page(
+                &state,
+                &ctx,
+                id,
+                true,
+                Some(message(ctx.lang, code).to_string()),
+            )
+            .await
+        }
+        Err(ServiceError::Stale) => {
+            confirm_page(
+                &state,
+                &ctx,
+                id,
+                true,
+                Some(message(ctx.lang, "stale_version").to_string()),
+            )
+            .await
+        }
+        Err(error) => error_page(&ctx, error),
+    }
+}
+
+async fn company_restore_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(error) = ctx.actor.require(Function::CompaniesRestore) {
+        return error_page(&ctx, error);
+    }
+    confirm_page(&state, &ctx, id, false, None).await
+}
+
+async fn company_restore_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    match state.services.company_restore(&ctx.actor, id).await {
+        Ok(_) => Redirect::to(&format!("/companies/{id}?flash=flash.restored")).into_response(),
+        Err(ServiceError::Conflict { code, .. }) => {
+            confirm_page(
+                &state,
+                &ctx,
+                id,
+                false,
+                Some(message(ctx.lang, code).to_string()),
+            )
+            .await
+        }
+        Err(error) => error_page(&ctx, error),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Audit log.
+
+/// One audit entry as the console shows it.
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub on_behalf_of: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_href: Option<String>,
+    pub ip: String,
+    pub changes: Vec<AuditChange>,
+    pub details: String,
+}
+
+/// A field that an audited change touched.
+pub struct AuditChange {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+fn json_text(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => "—".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The fields that differ between two JSON snapshots.
+fn audit_changes(
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Vec<AuditChange> {
+    let empty = serde_json::Map::new();
+    let before_map = before.and_then(|v| v.as_object()).unwrap_or(&empty);
+    let after_map = after.and_then(|v| v.as_object()).unwrap_or(&empty);
+    let mut keys: Vec<&String> = before_map.keys().chain(after_map.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| !matches!(k.as_str(), "version" | "updated_at" | "created_at"))
+        .filter(|k| before_map.get(*k) != after_map.get(*k))
+        .map(|k| AuditChange {
+            field: k.clone(),
+            before: if before.is_some() {
+                json_text(before_map.get(k))
+            } else {
+                String::new()
+            },
+            after: if after.is_some() {
+                json_text(after_map.get(k))
+            } else {
+                String::new()
+            },
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    m: Frame,
+    rows: Vec<AuditRow>,
+    total: i64,
+    first: i64,
+    last: i64,
+    action: String,
+    entity_type: String,
+    entity_id: String,
+    actor: String,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let query = match crate::api::audit_query_from(&params, PAGE_SIZE) {
+        Ok(query) => query,
+        Err(_) => kabinet_store::audit::AuditQuery {
+            limit: PAGE_SIZE,
+            ..Default::default()
+        },
+    };
+    let (limit, offset) = (query.limit, query.offset);
+    let (entries, total) = match state.services.audit_list(&ctx.actor, &query).await {
+        Ok(found) => found,
+        Err(error) => return error_page(&ctx, error),
+    };
+    let rows: Vec<AuditRow> = entries
+        .iter()
+        .map(|e| {
+            let dto = kabinet_api::AuditEntryDto::from(e);
+            AuditRow {
+                at: dto.at.replace('T', " ").trim_end_matches('Z').to_string(),
+                actor: dto.actor_login.clone().unwrap_or_else(|| "—".into()),
+                on_behalf_of: dto.on_behalf_of.clone().unwrap_or_default(),
+                action: dto.action.clone(),
+                entity: format!(
+                    "{} {}",
+                    dto.entity_type,
+                    dto.entity_id.clone().unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+                entity_href: (dto.entity_type == "company")
+                    .then(|| dto.entity_id.clone().map(|id| format!("/companies/{id}")))
+                    .flatten(),
+                ip: dto.ip.clone().unwrap_or_default(),
+                changes: audit_changes(dto.before.as_ref(), dto.after.as_ref()),
+                details: dto.details.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let href = |new_offset: i64| {
+        let mut pairs: Vec<String> = ["action", "entity_type", "entity_id", "actor"]
+            .iter()
+            .filter_map(|k| {
+                params
+                    .get(*k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{k}={}", url_encode(v)))
+            })
+            .collect();
+        pairs.push(format!("offset={new_offset}"));
+        format!("/audit?{}", pairs.join("&"))
+    };
+    let get = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let page = AuditPage {
+        m: Frame::new(&ctx, "audit", "audit.title"),
+        first: if rows.is_empty() { 0 } else { offset + 1 },
+        last: offset + rows.len() as i64,
+        rows,
+        total,
+        action: get("action"),
+        entity_type: get("entity_type"),
+        entity_id: get("entity_id"),
+        actor: get("actor"),
+        prev_href: (offset > 0).then(|| href((offset - limit).max(0))),
+        next_href: (offset + limit < total).then(|| href(offset + limit)),
+    };
+    render(&page)
+}
+
+// ---------------------------------------------------------------------------
+// API tokens.
+
+/// A token as listed.
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    m: Frame,
+    tokens: Vec<TokenRow>,
+    created_token: Option<String>,
+    error: Option<String>,
+    name: String,
+}
+
+async fn tokens_render(
+    state: &AppState,
+    ctx: &ConsoleCtx,
+    created_token: Option<String>,
+    error: Option<String>,
+    name: String,
+) -> Response {
+    let tokens = match state.services.token_list(&ctx.actor).await {
+        Ok(tokens) => tokens,
+        Err(error) => return error_page(ctx, error),
+    };
+    let page = TokensPage {
+        m: Frame::new(ctx, "tokens", "tokens.title"),
+        tokens: tokens
+            .iter()
+            .map(|t| TokenRow {
+                id: t.id,
+                name: t.name.clone(),
+                prefix: format!("{}…", t.prefix),
+                created: format_time(t.created_at)
+                    .replace('T', " ")
+                    .trim_end_matches('Z')
+                    .to_string(),
+                last_used: t
+                    .last_used_at
+                    .map(|at| {
+                        format_time(at)
+                            .replace('T', " ")
+                            .trim_end_matches('Z')
+                            .to_string()
+                    })
+                    .unwrap_or_else(|| "—".into()),
+            })
+            .collect(),
+        created_token,
+        error,
+        name,
+    };
+    let mut response = render(&page);
+    // A page showing a fresh secret must not be cached anywhere.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn tokens_page(State(state): State<AppState>, ctx: ConsoleCtx) -> Response {
+    tokens_render(&state, &ctx, None, None, String::new()).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TokenForm {
+    csrf: String,
+    name: String,
+}
+
+async fn token_create(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    match state.services.token_create(&ctx.actor, &form.name).await {
+        Ok((_, secret)) => tokens_render(&state, &ctx, Some(secret), None, String::new()).await,
+        Err(ServiceError::Validation(errors)) => {
+            let text = errors
+                .iter()
+                .map(|e| message(ctx.lang, e.code).to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut response = tokens_render(&state, &ctx, None, Some(text), form.name).await;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            response
+        }
+        Err(error) => error_page(&ctx, error),
+    }
+}
+
+async fn token_revoke(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    match state.services.token_revoke(&ctx.actor, id).await {
+        Ok(()) => Redirect::to("/tokens").into_response(),
+        Err(error) => error_page(&ctx, error),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// API documentation page.
+
+/// One operation on the docs page.
+pub struct DocOperation {
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_docs.html")]
+struct ApiDocsPage {
+    m: Frame,
+    operations: Vec<DocOperation>,
+}
+
+pub async fn api_docs(parts: axum::http::request::Parts) -> Response {
+    let lang = lang_of(&parts);
+    let page = ApiDocsPage {
+        m: Frame::anonymous(lang, "nav.api_docs", "/api/docs"),
+        operations: crate::openapi::OPERATIONS
+            .iter()
+            .map(|op| DocOperation {
+                method: op.method.to_uppercase(),
+                path: format!("/api/v1{}", op.path),
+                summary: op.summary.to_string(),
+            })
+            .collect(),
+    };
+    render(&page)
+}
+
+// ---------------------------------------------------------------------------
+// Static files, compiled into the binary.
+
+async fn static_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/app.css"),
+    )
+        .into_response()
+}
+
+async fn static_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/app.js"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn list_query_reads_every_parameter() {
+        let query = company_query_from(
+            &params(&[
+                ("q", "+7 (495) 123"),
+                ("region", "Москва"),
+                ("reseller", "true"),
+                ("deleted", "only"),
+                ("sort", "inn"),
+                ("dir", "desc"),
+                ("page", "3"),
+                ("limit", "20"),
+            ]),
+            50,
+        )
+        .unwrap();
+        assert_eq!(query.words, vec!["7495123".to_string()]);
+        assert_eq!(query.region.as_deref(), Some("Москва"));
+        assert_eq!(query.is_reseller, Some(true));
+        assert_eq!(query.deleted, DeletedFilter::Only);
+        assert_eq!(query.sort, CompanySort::Inn);
+        assert!(query.descending);
+        assert_eq!((query.limit, query.offset), (20, 40));
+    }
+
+    #[test]
+    fn list_query_names_the_bad_parameter() {
+        assert_eq!(
+            company_query_from(&params(&[("sort", "password")]), 50)
+                .unwrap_err()
+                .0,
+            "sort"
+        );
+        assert_eq!(
+            company_query_from(&params(&[("deleted", "maybe")]), 50)
+                .unwrap_err()
+                .0,
+            "deleted"
+        );
+        assert_eq!(
+            company_query_from(&params(&[("page", "x")]), 50)
+                .unwrap_err()
+                .0,
+            "page"
+        );
+    }
+
+    #[test]
+    fn stale_changes_list_only_differing_fields() {
+        let saved = CompanyForm {
+            name: "New".into(),
+            region: "Москва".into(),
+            ..CompanyForm::default()
+        };
+        let typed = CompanyForm {
+            name: "Old".into(),
+            region: "Москва".into(),
+            ..CompanyForm::default()
+        };
+        let changed = changed_fields(Lang::En, &saved, &typed);
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].value, "New");
+    }
+
+    #[test]
+    fn audit_changes_skip_equal_fields() {
+        let before = serde_json::json!({"name": "A", "region": "X", "version": 1});
+        let after = serde_json::json!({"name": "B", "region": "X", "version": 2});
+        let changes = audit_changes(Some(&before), Some(&after));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            (
+                changes[0].field.as_str(),
+                changes[0].before.as_str(),
+                changes[0].after.as_str()
+            ),
+            ("name", "A", "B")
+        );
+    }
+}

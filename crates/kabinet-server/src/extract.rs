@@ -1,0 +1,296 @@
+//! Request context: cookies, client address, language, and the signed-in
+//! actor for the API and for the console.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use kabinet_service::{Actor, Origin, ServiceError};
+
+use crate::error::ApiError;
+use crate::i18n::Lang;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "kabinet_session";
+pub const LANG_COOKIE: &str = "kabinet_lang";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of a cookie from the request, if present.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|header| {
+            header.split(';').find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                (key == name).then(|| value.to_string())
+            })
+        })
+}
+
+/// A `Set-Cookie` value. Session cookies are `HttpOnly` and `SameSite=Lax`,
+/// and `Secure` when the server is configured as running behind TLS.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age_seconds: Option<i64>,
+    http_only: bool,
+    secure: bool,
+) -> String {
+    let mut cookie = format!("{name}={value}; Path=/; SameSite=Lax");
+    if let Some(age) = max_age_seconds {
+        cookie.push_str(&format!("; Max-Age={age}"));
+    }
+    if http_only {
+        cookie.push_str("; HttpOnly");
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// The client's address: the socket peer, or the last `X-Forwarded-For`
+/// hop when the peer is a configured trusted proxy.
+pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    if state.http.trusted_proxies.contains(&peer) {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return Some(ip);
+        }
+    }
+    Some(peer)
+}
+
+pub fn origin(parts: &Parts, state: &AppState) -> Origin {
+    Origin {
+        ip: client_ip(parts, state).map(|ip| ip.to_string()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(300).collect()),
+    }
+}
+
+pub fn lang_of(parts: &Parts) -> Lang {
+    cookie(parts, LANG_COOKIE)
+        .and_then(|c| Lang::parse(&c))
+        .or_else(|| {
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The reader's language, for handlers that need nothing else.
+pub struct Language(pub Lang);
+
+impl FromRequestParts<AppState> for Language {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Language(lang_of(parts)))
+    }
+}
+
+/// Where the request came from.
+pub struct RequestOrigin(pub Origin);
+
+impl FromRequestParts<AppState> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestOrigin(origin(parts, state)))
+    }
+}
+
+/// An API caller: a bearer token, or a session cookie. Requests that change
+/// state with a session cookie must carry the session's CSRF token in
+/// `X-CSRF-Token`; bearer tokens are not sent by browsers on their own, so
+/// they need none.
+pub struct ApiCtx {
+    pub actor: Actor,
+    pub lang: Lang,
+    pub session_secret: Option<String>,
+}
+
+impl FromRequestParts<AppState> for ApiCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        let origin = origin(parts, state);
+        let services = &state.services;
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|v| v.trim().to_string());
+        if let Some(token) = bearer {
+            let actor = services
+                .authenticate_token(&token, &origin)
+                .await
+                .map_err(|e| ApiError::from_service(e, lang))?;
+            return Ok(ApiCtx {
+                actor,
+                lang,
+                session_secret: None,
+            });
+        }
+        let Some(secret) = cookie(parts, SESSION_COOKIE) else {
+            return Err(ApiError::from_service(ServiceError::Unauthenticated, lang));
+        };
+        let (actor, csrf) = services
+            .authenticate_session(&secret, &origin)
+            .await
+            .map_err(|e| ApiError::from_service(e, lang))?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !same_secret(sent, &csrf) {
+                let mut error = ApiError::new(StatusCode::FORBIDDEN, "csrf");
+                error.lang = lang;
+                return Err(error);
+            }
+        }
+        Ok(ApiCtx {
+            actor,
+            lang,
+            session_secret: Some(secret),
+        })
+    }
+}
+
+/// A signed-in console user. Without a session the browser is sent to the
+/// sign-in page and comes back afterwards.
+pub struct ConsoleCtx {
+    pub actor: Actor,
+    pub lang: Lang,
+    pub csrf: String,
+    pub session_secret: String,
+    pub path: String,
+}
+
+pub struct ToLogin(String);
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        Redirect::to(&format!("/login?next={}", url_encode(&self.0))).into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for ConsoleCtx {
+    type Rejection = ToLogin;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let lang = lang_of(parts);
+        let origin = origin(parts, state);
+        let Some(secret) = cookie(parts, SESSION_COOKIE) else {
+            return Err(ToLogin(path));
+        };
+        match state.services.authenticate_session(&secret, &origin).await {
+            Ok((actor, csrf)) => Ok(ConsoleCtx {
+                actor,
+                lang,
+                csrf,
+                session_secret: secret,
+                path,
+            }),
+            Err(_) => Err(ToLogin(path)),
+        }
+    }
+}
+
+/// Percent-encodes a query parameter value.
+pub fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A local path to return to after sign-in; anything else becomes `/`, so
+/// the sign-in page cannot be used to send people to another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/companies".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_kept_local() {
+        assert_eq!(safe_next(Some("/companies?q=a")), "/companies?q=a");
+        assert_eq!(safe_next(Some("//evil.example")), "/companies");
+        assert_eq!(safe_next(Some("https://evil.example")), "/companies");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/companies");
+        assert_eq!(safe_next(None), "/companies");
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+    }
+}

@@ -1,0 +1,92 @@
+//! The HTTP surface of Kabinet: the only crate that knows HTTP.
+//!
+//! REST handlers under `/api/v1`, the server-rendered console under `/`,
+//! health and metrics endpoints. Handlers are thin: extract, call a use case
+//! with the actor first, map the result; errors are mapped in `error.rs`.
+
+mod api;
+mod console;
+mod error;
+mod extract;
+mod i18n;
+mod metrics;
+mod openapi;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use kabinet_service::Services;
+
+pub use metrics::Metrics;
+
+/// The OpenAPI 3.1 document of the REST API.
+pub fn openapi() -> serde_json::Value {
+    openapi::document()
+}
+
+/// The documented REST operations as (method, path under `/api/v1`).
+pub fn documented_operations() -> Vec<(&'static str, &'static str)> {
+    openapi::OPERATIONS
+        .iter()
+        .map(|op| (op.method, op.path))
+        .collect()
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Mark cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` is believed; everyone else's address
+    /// is taken from the socket.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub http: Arc<HttpSettings>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(api::login))
+        .route("/auth/logout", post(api::logout))
+        .route("/me", get(api::me))
+        .route(
+            "/companies",
+            get(api::companies_list).post(api::companies_create),
+        )
+        .route(
+            "/companies/{id}",
+            get(api::companies_get)
+                .patch(api::companies_patch)
+                .delete(api::companies_delete),
+        )
+        .route("/companies/{id}/restore", post(api::companies_restore))
+        .route("/tokens", get(api::tokens_list).post(api::tokens_create))
+        .route("/tokens/{id}", delete(api::tokens_delete))
+        .route("/audit", get(api::audit_list))
+        .fallback(api::not_found);
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route(
+            "/api/openapi.json",
+            get(|| async { axum::Json(openapi::document()) }),
+        )
+        .route("/api/docs", get(console::api_docs))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .merge(console::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}

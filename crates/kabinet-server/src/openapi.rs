@@ -1,0 +1,332 @@
+//! The OpenAPI 3.1 document of the REST API, built from the route table
+//! below and from the API types themselves (field names come from
+//! serialising them), so that the document and the code cannot drift: a
+//! test checks every `/api/v1` route of the router is described here.
+
+use kabinet_api::{CompanyDto, CompanyInput};
+use kabinet_store::companies::{CompanyFields, CompanyRecord};
+use serde_json::{json, Map, Value};
+
+/// One documented operation.
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub request: Option<&'static str>,
+    pub response: Option<&'static str>,
+    pub status: u16,
+}
+
+/// Every REST operation. Paths are relative to `/api/v1`.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        method: "post",
+        path: "/auth/login",
+        summary:
+            "Sign in with login and password; sets the session cookie and returns the CSRF token",
+        request: Some("LoginRequest"),
+        response: Some("LoginResponse"),
+        status: 200,
+    },
+    Operation {
+        method: "post",
+        path: "/auth/logout",
+        summary: "Sign out: the session ends on the server",
+        request: None,
+        response: None,
+        status: 204,
+    },
+    Operation {
+        method: "get",
+        path: "/me",
+        summary: "The signed-in person and the functions they may use",
+        request: None,
+        response: Some("Me"),
+        status: 200,
+    },
+    Operation {
+        method: "get",
+        path: "/companies",
+        summary: "Companies in the caller's scope: search (q), filters, sort and paging",
+        request: None,
+        response: Some("CompanyPage"),
+        status: 200,
+    },
+    Operation {
+        method: "post",
+        path: "/companies",
+        summary: "Create a company",
+        request: Some("CompanyInput"),
+        response: Some("Company"),
+        status: 201,
+    },
+    Operation {
+        method: "get",
+        path: "/companies/{id}",
+        summary: "One company; ETag carries its version",
+        request: None,
+        response: Some("Company"),
+        status: 200,
+    },
+    Operation {
+        method: "patch",
+        path: "/companies/{id}",
+        summary: "Change a company by JSON merge patch (RFC 7396); requires If-Match",
+        request: Some("CompanyInput"),
+        response: Some("Company"),
+        status: 200,
+    },
+    Operation {
+        method: "delete",
+        path: "/companies/{id}",
+        summary: "Soft-delete a company (cascade=true to include its children)",
+        request: None,
+        response: Some("Deleted"),
+        status: 200,
+    },
+    Operation {
+        method: "post",
+        path: "/companies/{id}/restore",
+        summary: "Restore exactly what one deletion removed",
+        request: None,
+        response: Some("Restored"),
+        status: 200,
+    },
+    Operation {
+        method: "get",
+        path: "/tokens",
+        summary: "The caller's API tokens (never their secrets)",
+        request: None,
+        response: Some("TokenPage"),
+        status: 200,
+    },
+    Operation {
+        method: "post",
+        path: "/tokens",
+        summary: "Create an API token; the secret is returned once",
+        request: Some("TokenCreateRequest"),
+        response: Some("TokenCreated"),
+        status: 201,
+    },
+    Operation {
+        method: "delete",
+        path: "/tokens/{id}",
+        summary: "Revoke an API token",
+        request: None,
+        response: None,
+        status: 204,
+    },
+    Operation {
+        method: "get",
+        path: "/audit",
+        summary: "The audit log, newest first, with filters",
+        request: None,
+        response: Some("AuditPage"),
+        status: 200,
+    },
+];
+
+/// A company with every field filled, so that serialising it shows every
+/// field with its JSON type.
+fn sample_record() -> CompanyRecord {
+    let text = |v: &str| Some(v.to_string());
+    CompanyRecord {
+        id: 2,
+        path: "/1/2/".into(),
+        fields: CompanyFields {
+            parent_id: Some(1),
+            is_provider: false,
+            name: "New Ways Company".into(),
+            name_sort: "new ways company".into(),
+            short_id: text("newways"),
+            account_number: text("LS-0001"),
+            pbx_number: text("1001"),
+            multichannel_number: text("+78001234567"),
+            phones: vec!["+74951234567".into()],
+            region: text("Москва"),
+            macroregion: text("Центральный"),
+            inns: vec!["7707083893".into()],
+            kpp: text("773601001"),
+            ogrn: text("1027700132195"),
+            bik: text("044525225"),
+            bank: text("ПАО Сбербанк"),
+            correspondent_account: text("30101810400000000225"),
+            settlement_account: text("40702810938000000001"),
+            legal_address: text("Москва, ул. Вавилова, 19"),
+            postal_address: text("Москва, ул. Вавилова, 19"),
+            email: text("info@example.ru"),
+            phone: text("+74951234567"),
+            timezone: text("Europe/Moscow"),
+            max_dialogs_per_operator: 3000,
+            tariff: text("Бизнес"),
+            is_reseller: false,
+            credit_limit: Some(100_000),
+            balance_threshold: Some(50_000),
+            fz230_enabled: true,
+            search_text: String::new(),
+        },
+        version: 1,
+        created_at: 0,
+        updated_at: 0,
+        deleted_at: Some(0),
+        deletion_id: None,
+        children_count: 0,
+    }
+}
+
+/// A JSON schema for an object, with property types read off a sample value.
+fn schema_of(sample: &Value, required: &[&str]) -> Value {
+    let mut properties = Map::new();
+    if let Some(object) = sample.as_object() {
+        for (key, value) in object {
+            let schema = match value {
+                Value::Bool(_) => json!({"type": "boolean"}),
+                Value::Number(_) => json!({"type": "integer"}),
+                Value::String(_) if key == "credit_limit" || key == "balance_threshold" => {
+                    json!({"type": ["string", "number", "null"], "description": "Money in roubles: \"1500.50\" or 1500.5"})
+                }
+                Value::Array(_) => json!({"type": "array", "items": {"type": "string"}}),
+                Value::Object(_) => json!({"type": "object"}),
+                _ => json!({"type": ["string", "null"]}),
+            };
+            properties.insert(key.clone(), schema);
+        }
+    }
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+fn page_of(item: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items", "total", "limit", "offset"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"}
+        }
+    })
+}
+
+fn list_parameters() -> Value {
+    let text = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}});
+    json!([
+        text("q", "Words of the name (any fragment), id, account number, INN, or phone digits in any formatting"),
+        text("region", "Exact region"),
+        text("macroregion", "Exact macroregion"),
+        {"name": "reseller", "in": "query", "schema": {"type": "boolean"}},
+        {"name": "parent_id", "in": "query", "schema": {"type": "integer"}},
+        {"name": "deleted", "in": "query", "schema": {"type": "string", "enum": ["hide", "show", "only"]}},
+        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["id", "name", "account_number", "pbx_number", "tariff", "region", "macroregion", "inn", "children_count", "created_at", "updated_at"]}},
+        {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}
+    ])
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let record = sample_record();
+    let company_sample = serde_json::to_value(CompanyDto::from(&record)).unwrap_or_default();
+    let input_sample = serde_json::to_value(CompanyInput::from_record(&record)).unwrap_or_default();
+    let mut paths = Map::new();
+    for op in OPERATIONS {
+        let mut operation = json!({
+            "summary": op.summary,
+            "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}'], "_")),
+            "responses": {
+                op.status.to_string(): match op.response {
+                    Some(schema) => json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+                    None => json!({"description": "No content"}),
+                },
+                "default": {"description": "A problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            }
+        });
+        if let Some(schema) = op.request {
+            let media = if op.method == "patch" {
+                "application/merge-patch+json"
+            } else {
+                "application/json"
+            };
+            operation["requestBody"] = json!({"required": true, "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+        }
+        let mut parameters = Vec::new();
+        if op.path.contains("{id}") {
+            parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}));
+        }
+        if op.method == "patch" {
+            parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}, "description": "The ETag of the version being changed"}));
+        }
+        if op.path == "/companies" && op.method == "get" {
+            parameters.extend(list_parameters().as_array().cloned().unwrap_or_default());
+        }
+        if op.path == "/companies/{id}" && op.method == "delete" {
+            parameters
+                .push(json!({"name": "cascade", "in": "query", "schema": {"type": "boolean"}}));
+        }
+        if !parameters.is_empty() {
+            operation["parameters"] = Value::Array(parameters);
+        }
+        if op.path != "/auth/login" {
+            operation["security"] = json!([{"bearer": []}, {"session": []}]);
+        }
+        let full = format!("/api/v1{}", op.path);
+        paths.entry(full).or_insert_with(|| json!({}))[op.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Kabinet API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "REST API of Kabinet. Authenticate with `Authorization: Bearer <token>` (create tokens in the console or with `kabinet token create`), or with the session cookie plus `X-CSRF-Token` on changes."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "kabinet_session"}
+            },
+            "schemas": {
+                "Company": schema_of(&company_sample, &["id", "name", "version"]),
+                "CompanyInput": schema_of(&input_sample, &[]),
+                "CompanyPage": page_of("Company"),
+                "LoginRequest": {"type": "object", "required": ["login", "password"], "properties": {"login": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
+                "LoginResponse": {"type": "object", "properties": {"user_id": {"type": "integer"}, "login": {"type": "string"}, "csrf_token": {"type": "string"}}},
+                "Me": {"type": "object", "properties": {"user_id": {"type": "integer"}, "login": {"type": "string"}, "name": {"type": "string"}, "company_id": {"type": "integer"}, "company_name": {"type": "string"}, "full_access": {"type": "boolean"}, "functions": {"type": "array", "items": {"type": "string"}}}},
+                "Deleted": {"type": "object", "properties": {"deleted_ids": {"type": "array", "items": {"type": "integer"}}}},
+                "Restored": {"type": "object", "properties": {"restored_ids": {"type": "array", "items": {"type": "integer"}}}},
+                "TokenCreateRequest": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                "Token": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "prefix": {"type": "string"}, "created_at": {"type": "string"}, "last_used_at": {"type": ["string", "null"]}}},
+                "TokenPage": page_of("Token"),
+                "TokenCreated": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "token": {"type": "string"}}},
+                "AuditEntry": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "actor_login": {"type": ["string", "null"]}, "on_behalf_of": {"type": ["string", "null"]}, "action": {"type": "string"}, "entity_type": {"type": "string"}, "entity_id": {"type": ["string", "null"]}, "before": {}, "after": {}, "ip": {"type": ["string", "null"]}, "details": {"type": ["string", "null"]}}},
+                "AuditPage": page_of("AuditEntry"),
+                "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "code": {"type": "string"}, "detail": {"type": "string"}, "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}}, "current": {}}}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_schema_has_every_field() {
+        let doc = document();
+        let properties = &doc["components"]["schemas"]["Company"]["properties"];
+        for field in [
+            "name",
+            "inns",
+            "kpp",
+            "ogrn",
+            "bik",
+            "correspondent_account",
+            "settlement_account",
+            "phones",
+            "is_reseller",
+            "version",
+        ] {
+            assert!(properties.get(field).is_some(), "{field} missing");
+        }
+        assert_eq!(properties["inns"]["type"], "array");
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

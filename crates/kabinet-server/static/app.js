@@ -1,0 +1,58 @@
+// Kabinet console: small progressive enhancement. Every page works without it.
+(function () {
+  "use strict";
+
+  // Search as you type: the filter form re-renders only the results block.
+  document.querySelectorAll("form[data-live-search]").forEach(function (form) {
+    var target = document.querySelector(form.getAttribute("data-live-search"));
+    if (!target) return;
+    var timer = null;
+    var generation = 0;
+    function refresh() {
+      var params = new URLSearchParams(new FormData(form));
+      var query = params.toString();
+      var mine = ++generation;
+      params.set("partial", "1");
+      fetch(form.action + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+        .then(function (html) {
+          if (mine !== generation) return; // a later keystroke won
+          target.innerHTML = html;
+          history.replaceState(null, "", form.action + (query ? "?" + query : ""));
+        })
+        .catch(function () { /* keep the last good results */ });
+    }
+    form.addEventListener("input", function (event) {
+      if (event.target.name !== "q") return;
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.tagName === "SELECT") refresh();
+    });
+  });
+
+  // Confirmation for small destructive actions that have no page of their own.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+
+  // Copy a shown secret.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      if (navigator.clipboard) navigator.clipboard.writeText(button.getAttribute("data-copy"));
+    });
+  });
+
+  // The side menu folds away on narrow screens.
+  var toggle = document.querySelector("[data-menu-toggle]");
+  var nav = document.getElementById("sidenav");
+  if (toggle && nav) {
+    toggle.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+})();

@@ -1,0 +1,58 @@
+//! Writing and reading the audit log.
+
+use kabinet_domain::access::Function;
+use kabinet_store::audit::{self, AuditEntry, AuditQuery};
+use kabinet_store::AnyConnection;
+
+use crate::{now_ms, Actor, ServiceError, Services};
+
+pub(crate) use kabinet_store::audit::AuditEntry as Entry;
+
+/// Records a change made by `actor`.
+pub(crate) async fn record(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<String>,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+    details: Option<String>,
+) -> Result<(), ServiceError> {
+    let entry = AuditEntry {
+        at: now_ms(),
+        actor_user_id: Some(actor.user_id),
+        actor_login: Some(actor.login.clone()),
+        on_behalf_of: actor.on_behalf_of.clone(),
+        action: action.to_string(),
+        entity_type: entity_type.to_string(),
+        entity_id,
+        before_json: before.map(|v| v.to_string()),
+        after_json: after.map(|v| v.to_string()),
+        ip: actor.ip.clone(),
+        details,
+        ..AuditEntry::default()
+    };
+    audit::insert(conn, &entry).await?;
+    Ok(())
+}
+
+impl Services {
+    pub async fn audit_list(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> Result<(Vec<Entry>, i64), ServiceError> {
+        actor.require(Function::AuditView)?;
+        let mut conn = self.store.reader().await?;
+        Ok(audit::list(&mut conn, query).await?)
+    }
+}
+
+impl Services {
+    /// Outbox events not yet delivered (for metrics).
+    pub async fn outbox_pending(&self) -> Result<i64, ServiceError> {
+        let mut conn = self.store.reader().await?;
+        Ok(kabinet_store::outbox::pending_count(&mut conn).await?)
+    }
+}

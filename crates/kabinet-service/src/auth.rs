@@ -1,0 +1,568 @@
+//! Sign-in, sessions, API tokens, and the first administrator.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use kabinet_domain::access::{Function, Grants};
+use kabinet_domain::company::CompanyDraft;
+use kabinet_domain::text::search_fold;
+use kabinet_store::companies::{self, CompanyFields};
+use kabinet_store::sessions::{self, SessionRecord, TokenRecord};
+use kabinet_store::users::{self, NewUser, UserRecord};
+use kabinet_store::{audit as audit_store, commit, AnyConnection};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::{now_ms, Actor, Origin, ServiceError, Services};
+
+const TOKEN_PREFIX: &str = "kab_";
+const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A fresh random secret: 32 bytes as 64 hex characters.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a high-entropy secret (session ids, API tokens). Such secrets
+/// cannot be guessed, so a fast hash is enough and keeps every request cheap;
+/// passwords, which people choose, get argon2id instead.
+pub fn secret_hash(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// A readable generated password: 16 characters without look-alikes.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// Hashes a password with argon2id off the async runtime.
+pub async fn hash_password(password: String) -> Result<String, ServiceError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))?
+}
+
+/// Checks a password against a stored hash off the async runtime. Without a
+/// stored hash it still spends the time of one check, so that the answer
+/// time does not tell whether the login exists.
+async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ServiceError> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
+        let matches = match PasswordHash::new(&stored) {
+            Ok(hash) => Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok(),
+            Err(_) => false,
+        };
+        known && matches
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("verification task failed: {e}")))
+}
+
+/// A hash of a random password with the default parameters, checked against
+/// when the login is unknown. It is a constant of the process (no state
+/// that changes), computed once.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(random_secret().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Checks a new password (length only, per NIST SP 800-63B; the breached
+/// list comes with the people issue).
+pub fn check_new_password(password: &str) -> Result<(), ServiceError> {
+    let chars = password.chars().count();
+    let code = if chars < MIN_PASSWORD_CHARS {
+        "password.too_short"
+    } else if chars > MAX_PASSWORD_CHARS {
+        "password.too_long"
+    } else {
+        return Ok(());
+    };
+    Err(ServiceError::Validation(vec![
+        kabinet_domain::FieldError::new("password", code),
+    ]))
+}
+
+/// A new session: the cookie value (shown to the browser only) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub secret: String,
+    pub csrf_token: String,
+    pub user_id: i64,
+    pub login: String,
+}
+
+/// What the first start created.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub provider_id: i64,
+    /// The password of the new `admin`, when one was generated.
+    pub generated_admin_password: Option<String>,
+    pub created: bool,
+}
+
+async fn audit_sign_in(
+    conn: &mut AnyConnection,
+    user: Option<&UserRecord>,
+    login: &str,
+    action: &str,
+    reason: Option<&str>,
+    origin: &Origin,
+) -> Result<(), ServiceError> {
+    let entry = kabinet_store::audit::AuditEntry {
+        at: now_ms(),
+        actor_user_id: user.map(|u| u.id),
+        actor_login: Some(login.chars().take(100).collect()),
+        action: action.to_string(),
+        entity_type: "user".to_string(),
+        entity_id: user.map(|u| u.id.to_string()),
+        ip: origin.ip.clone(),
+        details: reason.map(str::to_string),
+        ..Default::default()
+    };
+    audit_store::insert(conn, &entry).await?;
+    Ok(())
+}
+
+impl Services {
+    /// Creates the provider company and `admin` on an empty database.
+    /// `admin_password` comes from `KABINET_ADMIN_PASSWORD`; without it a
+    /// password is generated and returned once.
+    pub async fn bootstrap(
+        &self,
+        provider_name: &str,
+        admin_password: Option<String>,
+    ) -> Result<Bootstrap, ServiceError> {
+        let mut tx = self.store.begin().await?;
+        if let Some(provider) = companies::provider(&mut tx).await? {
+            commit(tx).await?;
+            return Ok(Bootstrap {
+                provider_id: provider.id,
+                generated_admin_password: None,
+                created: false,
+            });
+        }
+        let now = now_ms();
+        let draft = CompanyDraft {
+            name: provider_name.to_string(),
+            short_id: None,
+            account_number: None,
+            pbx_number: None,
+            multichannel_number: None,
+            phones: Vec::new(),
+            region: None,
+            macroregion: None,
+            inns: Vec::new(),
+            kpp: None,
+            ogrn: None,
+            bik: None,
+            bank: None,
+            correspondent_account: None,
+            settlement_account: None,
+            legal_address: None,
+            postal_address: None,
+            email: None,
+            phone: None,
+            timezone: None,
+            max_dialogs_per_operator: kabinet_domain::company::DEFAULT_MAX_DIALOGS_PER_OPERATOR,
+            tariff: None,
+            is_reseller: false,
+            credit_limit: None,
+            balance_threshold: None,
+            fz230_enabled: false,
+            parent_id: None,
+        };
+        let fields = CompanyFields {
+            is_provider: true,
+            name_sort: search_fold(&draft.name),
+            search_text: draft.search_text(),
+            name: draft.name.clone(),
+            max_dialogs_per_operator: draft.max_dialogs_per_operator,
+            ..CompanyFields::default()
+        };
+        let provider_id = companies::insert(&mut tx, &fields, "", now).await?;
+        let (password, generated) = match admin_password {
+            Some(p) => {
+                check_new_password(&p)?;
+                (p, None)
+            }
+            None => {
+                let p = generate_password();
+                (p.clone(), Some(p))
+            }
+        };
+        let hash = hash_password(password).await?;
+        let admin = NewUser {
+            company_id: provider_id,
+            login: "admin".to_string(),
+            first_name: "Administrator".to_string(),
+            last_name: "Kabinet".to_string(),
+            email: None,
+            kind: "staff".to_string(),
+            full_access: true,
+            password_hash: hash,
+        };
+        let admin_id = users::insert(&mut tx, &admin, now).await?;
+        let entry = kabinet_store::audit::AuditEntry {
+            at: now,
+            action: "system.bootstrap".to_string(),
+            entity_type: "company".to_string(),
+            entity_id: Some(provider_id.to_string()),
+            details: Some(format!(
+                "provider company and admin user {admin_id} created"
+            )),
+            ..Default::default()
+        };
+        audit_store::insert(&mut tx, &entry).await?;
+        commit(tx).await?;
+        Ok(Bootstrap {
+            provider_id,
+            generated_admin_password: generated,
+            created: true,
+        })
+    }
+
+    /// Signs in by login and password, creating a server-side session.
+    /// Every attempt is audited; the reason of a failure is recorded but
+    /// never told to the caller.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<NewSession, ServiceError> {
+        let user = {
+            let mut conn = self.store.reader().await?;
+            users::by_login(&mut conn, login.trim()).await?
+        };
+        let verified = verify_password(
+            password.to_string(),
+            user.as_ref().and_then(|u| u.password_hash.clone()),
+        )
+        .await?;
+        let mut tx = self.store.begin().await?;
+        let failure = match &user {
+            None => Some("unknown_login"),
+            Some(_) if !verified => Some("wrong_password"),
+            Some(u) if u.status != "active" => Some("not_active"),
+            Some(u) => match companies::get(&mut tx, u.company_id).await? {
+                Some(c) if c.deleted_at.is_none() => None,
+                _ => Some("company_deleted"),
+            },
+        };
+        let (Some(user), None) = (&user, failure) else {
+            audit_sign_in(
+                &mut tx,
+                user.as_ref(),
+                login,
+                "auth.login_failed",
+                failure,
+                origin,
+            )
+            .await?;
+            commit(tx).await?;
+            return Err(ServiceError::InvalidCredentials);
+        };
+        let now = now_ms();
+        let secret = random_secret();
+        let session = SessionRecord {
+            id_hash: secret_hash(&secret),
+            user_id: user.id,
+            csrf_token: random_secret(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.settings.session_absolute_hours * 3_600_000,
+            ip: origin.ip.clone(),
+        };
+        sessions::insert_session(&mut tx, &session, origin.user_agent.as_deref()).await?;
+        audit_sign_in(&mut tx, Some(user), &user.login, "auth.login", None, origin).await?;
+        commit(tx).await?;
+        Ok(NewSession {
+            secret,
+            csrf_token: session.csrf_token,
+            user_id: user.id,
+            login: user.login.clone(),
+        })
+    }
+
+    /// Loads the person behind a live user id, checking that they and their
+    /// company are still active.
+    async fn actor_for_user(
+        &self,
+        conn: &mut AnyConnection,
+        user_id: i64,
+        origin: &Origin,
+    ) -> Result<Actor, ServiceError> {
+        let user = users::by_id(conn, user_id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        if user.status != "active" {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let company = companies::get(conn, user.company_id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        if company.deleted_at.is_some() {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let grants = if user.full_access {
+            Grants::full()
+        } else {
+            Grants {
+                full_access: false,
+                functions: vec![Function::ApiTokensOwn],
+            }
+        };
+        Ok(Actor {
+            user_id: user.id,
+            display_name: format!("{} {}", user.first_name, user.last_name),
+            login: user.login,
+            company_id: company.id,
+            company_name: company.fields.name,
+            scope_path: company.path,
+            grants,
+            ip: origin.ip.clone(),
+            on_behalf_of: None,
+        })
+    }
+
+    /// Resolves a session cookie to its actor and CSRF token.
+    pub async fn authenticate_session(
+        &self,
+        secret: &str,
+        origin: &Origin,
+    ) -> Result<(Actor, String), ServiceError> {
+        let id_hash = secret_hash(secret);
+        let mut conn = self.store.reader().await?;
+        let session = sessions::session(&mut conn, &id_hash)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let now = now_ms();
+        let idle_limit = self.settings.session_idle_minutes * 60_000;
+        if now >= session.expires_at || now - session.last_seen_at > idle_limit {
+            drop(conn);
+            let mut tx = self.store.begin().await?;
+            sessions::delete_session(&mut tx, &id_hash).await?;
+            commit(tx).await?;
+            return Err(ServiceError::Unauthenticated);
+        }
+        let actor = self
+            .actor_for_user(&mut conn, session.user_id, origin)
+            .await?;
+        drop(conn);
+        // Recording use at most once a minute keeps reads from turning into writes.
+        if now - session.last_seen_at > 60_000 {
+            let mut tx = self.store.begin().await?;
+            sessions::touch_session(&mut tx, &id_hash, now).await?;
+            commit(tx).await?;
+        }
+        Ok((actor, session.csrf_token))
+    }
+
+    /// Resolves an `Authorization: Bearer` token to its actor.
+    pub async fn authenticate_token(
+        &self,
+        token: &str,
+        origin: &Origin,
+    ) -> Result<Actor, ServiceError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let mut conn = self.store.reader().await?;
+        let (token_id, user_id) = sessions::token_by_hash(&mut conn, &secret_hash(token))
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let actor = self.actor_for_user(&mut conn, user_id, origin).await?;
+        drop(conn);
+        let mut tx = self.store.begin().await?;
+        sessions::touch_token(&mut tx, token_id, now_ms()).await?;
+        commit(tx).await?;
+        Ok(actor)
+    }
+
+    /// Ends a session on the server.
+    pub async fn logout(&self, actor: &Actor, secret: &str) -> Result<(), ServiceError> {
+        let mut tx = self.store.begin().await?;
+        sessions::delete_session(&mut tx, &secret_hash(secret)).await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "auth.logout",
+            "user",
+            Some(actor.user_id.to_string()),
+            None,
+            None,
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Creates a named API token for the actor; the secret is returned once.
+    pub async fn token_create(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<(TokenRecord, String), ServiceError> {
+        actor.require(Function::ApiTokensOwn)?;
+        let name = kabinet_domain::text::required_text(name, 100).map_err(|code| {
+            ServiceError::Validation(vec![kabinet_domain::FieldError::new("name", code)])
+        })?;
+        let secret = format!("{TOKEN_PREFIX}{}", random_secret());
+        let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 8).collect();
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let id = sessions::insert_token(
+            &mut tx,
+            actor.user_id,
+            &name,
+            &secret_hash(&secret),
+            &prefix,
+            now,
+        )
+        .await?;
+        let after = serde_json::json!({"id": id, "name": name, "prefix": prefix});
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "token.create",
+            "api_token",
+            Some(id.to_string()),
+            None,
+            Some(&after),
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        let record = TokenRecord {
+            id,
+            user_id: actor.user_id,
+            name,
+            prefix,
+            created_at: now,
+            last_used_at: None,
+        };
+        Ok((record, secret))
+    }
+
+    pub async fn token_list(&self, actor: &Actor) -> Result<Vec<TokenRecord>, ServiceError> {
+        actor.require(Function::ApiTokensOwn)?;
+        let mut conn = self.store.reader().await?;
+        Ok(sessions::tokens_of_user(&mut conn, actor.user_id).await?)
+    }
+
+    pub async fn token_revoke(&self, actor: &Actor, id: i64) -> Result<(), ServiceError> {
+        actor.require(Function::ApiTokensOwn)?;
+        let mut tx = self.store.begin().await?;
+        let token = sessions::revoke_token(&mut tx, actor.user_id, id, now_ms())
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let before =
+            serde_json::json!({"id": token.id, "name": token.name, "prefix": token.prefix});
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "token.revoke",
+            "api_token",
+            Some(id.to_string()),
+            Some(&before),
+            None,
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Creates a token for a login from the command line (`kabinet token create`).
+    pub async fn token_create_for_login(
+        &self,
+        login: &str,
+        name: &str,
+    ) -> Result<String, ServiceError> {
+        let user = {
+            let mut conn = self.store.reader().await?;
+            users::by_login(&mut conn, login)
+                .await?
+                .ok_or(ServiceError::NotFound)?
+        };
+        let actor = {
+            let mut conn = self.store.reader().await?;
+            let mut actor = self
+                .actor_for_user(&mut conn, user.id, &Origin::default())
+                .await?;
+            actor.ip = Some("cli".to_string());
+            actor
+        };
+        let (_, secret) = self.token_create(&actor, name).await?;
+        Ok(secret)
+    }
+
+    /// Sets a new password for a login from the command line, ending its sessions.
+    pub async fn reset_password(
+        &self,
+        login: &str,
+        new_password: Option<String>,
+    ) -> Result<String, ServiceError> {
+        let password = match new_password {
+            Some(p) => {
+                check_new_password(&p)?;
+                p
+            }
+            None => generate_password(),
+        };
+        let user = {
+            let mut conn = self.store.reader().await?;
+            users::by_login(&mut conn, login)
+                .await?
+                .ok_or(ServiceError::NotFound)?
+        };
+        let hash = hash_password(password.clone()).await?;
+        let mut tx = self.store.begin().await?;
+        let now = now_ms();
+        users::set_password_hash(&mut tx, user.id, &hash, now).await?;
+        sessions::revoke_all_for_users(&mut tx, &[user.id], now).await?;
+        let entry = kabinet_store::audit::AuditEntry {
+            at: now,
+            actor_login: Some("cli".to_string()),
+            action: "user.password_reset".to_string(),
+            entity_type: "user".to_string(),
+            entity_id: Some(user.id.to_string()),
+            details: Some(
+                "password reset from the command line; sessions and tokens revoked".to_string(),
+            ),
+            ..Default::default()
+        };
+        audit_store::insert(&mut tx, &entry).await?;
+        commit(tx).await?;
+        Ok(password)
+    }
+}

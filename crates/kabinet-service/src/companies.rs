@@ -1,0 +1,468 @@
+//! Company use cases: create, read, edit, delete, restore, list, purge.
+
+use kabinet_api::CompanyDto;
+use kabinet_domain::access::Function;
+use kabinet_domain::company::{
+    check_placement, check_reseller_flag_change, CompanyDraft, ParentFacts, RawCompany,
+};
+use kabinet_domain::text::search_fold;
+use kabinet_domain::FieldError;
+use kabinet_store::companies::{self, CompanyFields, CompanyQuery, CompanyRecord};
+use kabinet_store::{
+    audit as audit_store, commit, outbox, sessions, users, AnyConnection, StoreError,
+};
+
+use crate::audit::record;
+use crate::auth::random_secret;
+use crate::{now_ms, Actor, ServiceError, Services};
+
+fn snapshot(record: &CompanyRecord) -> serde_json::Value {
+    serde_json::to_value(CompanyDto::from(record)).unwrap_or(serde_json::Value::Null)
+}
+
+pub(crate) fn fields_from(draft: &CompanyDraft, is_provider: bool) -> CompanyFields {
+    CompanyFields {
+        parent_id: draft.parent_id,
+        is_provider,
+        name: draft.name.clone(),
+        name_sort: search_fold(&draft.name),
+        short_id: draft.short_id.clone(),
+        account_number: draft
+            .account_number
+            .as_ref()
+            .map(|v| v.as_str().to_string()),
+        pbx_number: draft.pbx_number.clone(),
+        multichannel_number: draft
+            .multichannel_number
+            .as_ref()
+            .map(|v| v.as_str().to_string()),
+        phones: draft
+            .phones
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect(),
+        region: draft.region.clone(),
+        macroregion: draft.macroregion.clone(),
+        inns: draft.inns.iter().map(|i| i.as_str().to_string()).collect(),
+        kpp: draft.kpp.as_ref().map(|v| v.as_str().to_string()),
+        ogrn: draft.ogrn.as_ref().map(|v| v.as_str().to_string()),
+        bik: draft.bik.as_ref().map(|v| v.as_str().to_string()),
+        bank: draft.bank.clone(),
+        correspondent_account: draft
+            .correspondent_account
+            .as_ref()
+            .map(|v| v.as_str().to_string()),
+        settlement_account: draft
+            .settlement_account
+            .as_ref()
+            .map(|v| v.as_str().to_string()),
+        legal_address: draft.legal_address.clone(),
+        postal_address: draft.postal_address.clone(),
+        email: draft.email.as_ref().map(|v| v.as_str().to_string()),
+        phone: draft.phone.as_ref().map(|v| v.as_str().to_string()),
+        timezone: draft.timezone.as_ref().map(|v| v.as_str().to_string()),
+        max_dialogs_per_operator: draft.max_dialogs_per_operator,
+        tariff: draft.tariff.clone(),
+        is_reseller: draft.is_reseller,
+        credit_limit: draft.credit_limit.map(|m| m.minor()),
+        balance_threshold: draft.balance_threshold.map(|m| m.minor()),
+        fz230_enabled: draft.fz230_enabled,
+        search_text: draft.search_text(),
+    }
+}
+
+fn field_error(field: &str, code: &'static str) -> ServiceError {
+    ServiceError::Validation(vec![FieldError::new(field, code)])
+}
+
+/// Maps a unique-constraint violation to the field that must be unique.
+fn unique_to_field(error: StoreError) -> ServiceError {
+    match &error {
+        StoreError::Unique(name) if name.contains("account_number") => {
+            field_error("account_number", "account_number.taken")
+        }
+        StoreError::Unique(name) if name.contains("short_id") => {
+            field_error("short_id", "short_id.taken")
+        }
+        _ => ServiceError::Store(error),
+    }
+}
+
+async fn emit(
+    conn: &mut AnyConnection,
+    topic: &str,
+    record: &CompanyRecord,
+) -> Result<(), ServiceError> {
+    outbox::insert_event(
+        conn,
+        now_ms(),
+        topic,
+        "company",
+        &record.id.to_string(),
+        &snapshot(record).to_string(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A company in the actor's scope, or NotFound (never "forbidden", so that
+/// other tenants' ids reveal nothing).
+async fn company_in_scope(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<CompanyRecord, ServiceError> {
+    match companies::get(conn, id).await? {
+        Some(record) if actor.sees(&record.path) => Ok(record),
+        _ => Err(ServiceError::NotFound),
+    }
+}
+
+/// Checks the parent a company is placed under, returning its record.
+async fn checked_parent(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    parent_id: i64,
+    child_is_reseller: bool,
+) -> Result<CompanyRecord, ServiceError> {
+    let parent = match companies::get(conn, parent_id).await? {
+        Some(p) if actor.sees(&p.path) && p.deleted_at.is_none() => p,
+        _ => return Err(field_error("parent_id", "parent.not_found")),
+    };
+    let facts = ParentFacts {
+        is_provider: parent.fields.is_provider,
+        is_reseller: parent.fields.is_reseller,
+    };
+    check_placement(facts, child_is_reseller).map_err(|code| {
+        field_error(
+            if code == "parent.not_reseller" {
+                "parent_id"
+            } else {
+                "is_reseller"
+            },
+            code,
+        )
+    })?;
+    Ok(parent)
+}
+
+/// How a deletion treats live children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cascade {
+    Refuse,
+    DeleteChildren,
+}
+
+impl Services {
+    pub async fn company_get(&self, actor: &Actor, id: i64) -> Result<CompanyRecord, ServiceError> {
+        actor.require(Function::CompaniesView)?;
+        let mut conn = self.store.reader().await?;
+        company_in_scope(&mut conn, actor, id).await
+    }
+
+    /// Lists companies in the actor's scope; `query.scope_path` is set here.
+    pub async fn company_list(
+        &self,
+        actor: &Actor,
+        mut query: CompanyQuery,
+    ) -> Result<(Vec<CompanyRecord>, i64), ServiceError> {
+        actor.require(Function::CompaniesView)?;
+        query.scope_path = actor.scope_path.clone();
+        query.limit = query.limit.clamp(1, 500);
+        query.offset = query.offset.max(0);
+        let mut conn = self.store.reader().await?;
+        Ok(companies::list(&mut conn, self.store.backend(), &query).await?)
+    }
+
+    /// Regions and macroregions in use, for filters.
+    pub async fn company_regions(
+        &self,
+        actor: &Actor,
+    ) -> Result<(Vec<String>, Vec<String>), ServiceError> {
+        actor.require(Function::CompaniesView)?;
+        let mut conn = self.store.reader().await?;
+        Ok(companies::distinct_regions(&mut conn, &actor.scope_path).await?)
+    }
+
+    pub async fn company_create(
+        &self,
+        actor: &Actor,
+        raw: RawCompany,
+    ) -> Result<CompanyRecord, ServiceError> {
+        actor.require(Function::CompaniesCreate)?;
+        let mut draft = CompanyDraft::parse(&raw).map_err(ServiceError::Validation)?;
+        let mut tx = self.store.begin().await?;
+        let parent_id = draft.parent_id.unwrap_or(actor.company_id);
+        let parent = checked_parent(&mut tx, actor, parent_id, draft.is_reseller).await?;
+        draft.parent_id = Some(parent.id);
+        let fields = fields_from(&draft, false);
+        let id = companies::insert(&mut tx, &fields, &parent.path, now_ms())
+            .await
+            .map_err(unique_to_field)?;
+        let created = companies::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        record(
+            &mut tx,
+            actor,
+            "company.create",
+            "company",
+            Some(id.to_string()),
+            None,
+            Some(&snapshot(&created)),
+            None,
+        )
+        .await?;
+        emit(&mut tx, "company.created", &created).await?;
+        commit(tx).await?;
+        Ok(created)
+    }
+
+    /// Replaces the writable fields of a company if its version is still
+    /// `expected_version` (when given); a stale write is refused.
+    pub async fn company_update(
+        &self,
+        actor: &Actor,
+        id: i64,
+        expected_version: Option<i64>,
+        raw: RawCompany,
+    ) -> Result<CompanyRecord, ServiceError> {
+        actor.require(Function::CompaniesEdit)?;
+        let mut tx = self.store.begin().await?;
+        let current = company_in_scope(&mut tx, actor, id).await?;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(ServiceError::Stale);
+        }
+        if current.deleted_at.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "company.deleted",
+                detail: None,
+            });
+        }
+        let mut raw = raw;
+        let draft = if current.fields.is_provider {
+            // The provider is the root: it has no parent and is not a reseller.
+            raw.parent_id = None;
+            raw.is_reseller = false;
+            CompanyDraft::parse_provider(&raw)
+        } else {
+            CompanyDraft::parse(&raw)
+        }
+        .map_err(ServiceError::Validation)?;
+        check_reseller_flag_change(
+            current.fields.is_reseller,
+            draft.is_reseller,
+            current.children_count,
+        )
+        .map_err(|code| field_error("is_reseller", code))?;
+        let mut new_path = None;
+        let mut draft = draft;
+        if !current.fields.is_provider {
+            let parent_id = draft
+                .parent_id
+                .or(current.fields.parent_id)
+                .ok_or(ServiceError::NotFound)?;
+            draft.parent_id = Some(parent_id);
+            let parent = checked_parent(&mut tx, actor, parent_id, draft.is_reseller).await?;
+            if parent.path.starts_with(&current.path) {
+                return Err(field_error("parent_id", "parent.cycle"));
+            }
+            if draft.is_reseller && current.children_count > 0 && !parent.fields.is_provider {
+                return Err(field_error(
+                    "is_reseller",
+                    "reseller.must_be_under_provider",
+                ));
+            }
+            if Some(parent_id) != current.fields.parent_id {
+                new_path = Some(format!("{}{}/", parent.path, current.id));
+            }
+        }
+        let fields = fields_from(&draft, current.fields.is_provider);
+        let now = now_ms();
+        if !companies::update(&mut tx, id, current.version, &fields, now)
+            .await
+            .map_err(unique_to_field)?
+        {
+            return Err(ServiceError::Stale);
+        }
+        if let Some(new_path) = new_path {
+            companies::move_subtree(&mut tx, &current.path, &new_path).await?;
+        }
+        let updated = companies::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        record(
+            &mut tx,
+            actor,
+            "company.update",
+            "company",
+            Some(id.to_string()),
+            Some(&snapshot(&current)),
+            Some(&snapshot(&updated)),
+            None,
+        )
+        .await?;
+        emit(&mut tx, "company.updated", &updated).await?;
+        commit(tx).await?;
+        Ok(updated)
+    }
+
+    /// Soft-deletes a company (C3). Live children make it refuse unless the
+    /// caller asks for a cascade; every user of every deleted company loses
+    /// their sessions and tokens in the same transaction.
+    pub async fn company_delete(
+        &self,
+        actor: &Actor,
+        id: i64,
+        expected_version: Option<i64>,
+        cascade: Cascade,
+    ) -> Result<Vec<i64>, ServiceError> {
+        actor.require(Function::CompaniesDelete)?;
+        let mut tx = self.store.begin().await?;
+        let current = company_in_scope(&mut tx, actor, id).await?;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(ServiceError::Stale);
+        }
+        if current.deleted_at.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "company.already_deleted",
+                detail: None,
+            });
+        }
+        if current.fields.is_provider || current.id == actor.company_id {
+            return Err(ServiceError::Conflict {
+                code: "company.cannot_delete_own",
+                detail: None,
+            });
+        }
+        let descendants = companies::live_descendant_ids(&mut tx, &current.path).await?;
+        if !descendants.is_empty() && cascade == Cascade::Refuse {
+            return Err(ServiceError::Conflict {
+                code: "company.has_children",
+                detail: Some(format!(
+                    "{} live companies below this one",
+                    descendants.len()
+                )),
+            });
+        }
+        let mut before = vec![current.clone()];
+        for child_id in &descendants {
+            if let Some(child) = companies::get(&mut tx, *child_id).await? {
+                before.push(child);
+            }
+        }
+        let deletion_id = random_secret();
+        let now = now_ms();
+        companies::soft_delete_subtree(&mut tx, &current.path, &deletion_id, now).await?;
+        let mut deleted_ids = vec![current.id];
+        deleted_ids.extend(&descendants);
+        // The C3 hook: deleting a client revokes access for all its users at once.
+        let user_ids = users::ids_in_companies(&mut tx, &deleted_ids).await?;
+        sessions::revoke_all_for_users(&mut tx, &user_ids, now).await?;
+        for company in &before {
+            let after = companies::get(&mut tx, company.id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let details = if company.id == current.id {
+                format!(
+                    "deletion {deletion_id}; {} companies; {} users lost access",
+                    deleted_ids.len(),
+                    user_ids.len()
+                )
+            } else {
+                format!(
+                    "deletion {deletion_id}; cascaded from company {}",
+                    current.id
+                )
+            };
+            record(
+                &mut tx,
+                actor,
+                "company.delete",
+                "company",
+                Some(company.id.to_string()),
+                Some(&snapshot(company)),
+                Some(&snapshot(&after)),
+                Some(details),
+            )
+            .await?;
+            emit(&mut tx, "company.deleted", &after).await?;
+        }
+        commit(tx).await?;
+        Ok(deleted_ids)
+    }
+
+    /// Restores exactly the set of companies that the deletion of `id` removed.
+    pub async fn company_restore(&self, actor: &Actor, id: i64) -> Result<Vec<i64>, ServiceError> {
+        actor.require(Function::CompaniesRestore)?;
+        let mut tx = self.store.begin().await?;
+        let current = company_in_scope(&mut tx, actor, id).await?;
+        let Some(deletion_id) = current
+            .deletion_id
+            .clone()
+            .filter(|_| current.deleted_at.is_some())
+        else {
+            return Err(ServiceError::Conflict {
+                code: "company.not_deleted",
+                detail: None,
+            });
+        };
+        if let Some(parent_id) = current.fields.parent_id {
+            let parent = companies::get(&mut tx, parent_id).await?;
+            if parent.as_ref().is_some_and(|p| {
+                p.deleted_at.is_some() && p.deletion_id.as_deref() != Some(&deletion_id)
+            }) {
+                return Err(ServiceError::Conflict {
+                    code: "company.parent_deleted",
+                    detail: Some(format!("restore company {parent_id} first")),
+                });
+            }
+        }
+        let restored = companies::restore_deletion(&mut tx, &deletion_id, now_ms()).await?;
+        for restored_id in &restored {
+            let after = companies::get(&mut tx, *restored_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            record(
+                &mut tx,
+                actor,
+                "company.restore",
+                "company",
+                Some(restored_id.to_string()),
+                None,
+                Some(&snapshot(&after)),
+                Some(format!("deletion {deletion_id}")),
+            )
+            .await?;
+            emit(&mut tx, "company.restored", &after).await?;
+        }
+        commit(tx).await?;
+        Ok(restored)
+    }
+
+    /// Purges companies deleted longer ago than the retention period
+    /// (the background job). Returns the purged ids.
+    pub async fn purge_expired(&self, now: i64) -> Result<Vec<i64>, ServiceError> {
+        let cutoff = now - self.settings.retention_days * 86_400_000;
+        let mut tx = self.store.begin().await?;
+        let purged = companies::purge_deleted_before(&mut tx, cutoff).await?;
+        for id in &purged {
+            let entry = kabinet_store::audit::AuditEntry {
+                at: now,
+                actor_login: Some("system".to_string()),
+                action: "company.purge".to_string(),
+                entity_type: "company".to_string(),
+                entity_id: Some(id.to_string()),
+                details: Some(format!(
+                    "retention of {} days passed",
+                    self.settings.retention_days
+                )),
+                ..Default::default()
+            };
+            audit_store::insert(&mut tx, &entry).await?;
+        }
+        let _ = sessions::delete_expired_sessions(&mut tx, now).await?;
+        commit(tx).await?;
+        Ok(purged)
+    }
+}

@@ -1,0 +1,233 @@
+//! Demo data: a realistic company tree with valid requisites, for trying the
+//! product and for the benchmarks (`kabinet demo --companies N`).
+
+use kabinet_domain::company::{CompanyDraft, RawCompany};
+use kabinet_domain::requisites::{Bik, CorrespondentAccount, Inn, SettlementAccount};
+use kabinet_store::{commit, companies};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::companies::fields_from;
+use crate::{now_ms, ServiceError, Services};
+
+const REGIONS: [(&str, &str, &str); 12] = [
+    ("Москва", "Центральный", "Europe/Moscow"),
+    ("Московская область", "Центральный", "Europe/Moscow"),
+    ("Санкт-Петербург", "Северо-Западный", "Europe/Moscow"),
+    ("Ленинградская область", "Северо-Западный", "Europe/Moscow"),
+    ("Новосибирская область", "Сибирский", "Asia/Novosibirsk"),
+    ("Свердловская область", "Уральский", "Asia/Yekaterinburg"),
+    ("Республика Татарстан", "Приволжский", "Europe/Moscow"),
+    ("Нижегородская область", "Приволжский", "Europe/Moscow"),
+    ("Краснодарский край", "Южный", "Europe/Moscow"),
+    ("Ростовская область", "Южный", "Europe/Moscow"),
+    ("Приморский край", "Дальневосточный", "Asia/Vladivostok"),
+    ("Самарская область", "Приволжский", "Europe/Samara"),
+];
+
+const AREA_CODES: [&str; 12] = [
+    "495", "498", "812", "813", "383", "343", "843", "831", "861", "863", "423", "846",
+];
+
+const FORMS: [&str; 4] = ["ООО", "АО", "ПАО", "ИП"];
+const FIRST: [&str; 24] = [
+    "Альфа",
+    "Вектор",
+    "Гранит",
+    "Дельта",
+    "Импульс",
+    "Кристалл",
+    "Лидер",
+    "Меридиан",
+    "Новые",
+    "Омега",
+    "Прогресс",
+    "Ромашка",
+    "Северный",
+    "Сигма",
+    "Техно",
+    "Уральский",
+    "Феникс",
+    "Цифровой",
+    "Экспресс",
+    "Южный",
+    "Global",
+    "New",
+    "Smart",
+    "Blue",
+];
+const SECOND: [&str; 24] = [
+    "Связь",
+    "Телеком",
+    "Логистик",
+    "Строй",
+    "Сервис",
+    "Трейд",
+    "Консалт",
+    "Медиа",
+    "Системы",
+    "Решения",
+    "Энерго",
+    "Фарм",
+    "Агро",
+    "Финанс",
+    "Девелопмент",
+    "Маркет",
+    "Ways",
+    "Company",
+    "Networks",
+    "Systems",
+    "Software",
+    "Group",
+    "Капитал",
+    "Проект",
+];
+const BANKS: [(&str, &str); 3] = [
+    ("ПАО Сбербанк", "044525225"),
+    ("АО «Тинькофф Банк»", "044525974"),
+    ("Банк ВТБ (ПАО)", "044525187"),
+];
+
+/// How the generated tree is shaped.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoPlan {
+    pub companies: u64,
+    pub seed: u64,
+}
+
+fn digits(rng: &mut StdRng, count: usize) -> String {
+    (0..count)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
+}
+
+/// One company's raw input, as a person would type it.
+fn raw_company(rng: &mut StdRng, serial: u64, is_reseller: bool, parent_id: i64) -> RawCompany {
+    let (region, macroregion, timezone) = REGIONS[rng.gen_range(0..REGIONS.len())];
+    let area = AREA_CODES[rng.gen_range(0..AREA_CODES.len())];
+    let name = format!(
+        "{} «{} {} {}»",
+        FORMS[rng.gen_range(0..FORMS.len())],
+        FIRST[rng.gen_range(0..FIRST.len())],
+        SECOND[rng.gen_range(0..SECOND.len())],
+        serial
+    );
+    let mut nine = [0u32; 9];
+    for digit in nine.iter_mut() {
+        *digit = rng.gen_range(0..10);
+    }
+    nine[0] = rng.gen_range(1..10);
+    let inn = Inn::complete_legal_entity(nine);
+    let (bank, bik_text) = BANKS[rng.gen_range(0..BANKS.len())];
+    let bik = Bik::parse(bik_text).expect("demo BIKs are valid");
+    let correspondent =
+        CorrespondentAccount::generate(&bik, &format!("30101810{}", digits(rng, 12)));
+    let settlement = SettlementAccount::generate(&bik, &format!("40702810{}", digits(rng, 12)));
+    let ogrn_body = format!("1{}{}", rng.gen_range(10..30), digits(rng, 9));
+    let ogrn_check = (ogrn_body.parse::<u64>().unwrap_or(0) % 11) % 10;
+    let phone = format!(
+        "+7 ({area}) {}-{}-{}",
+        digits(rng, 3),
+        digits(rng, 2),
+        digits(rng, 2)
+    );
+    RawCompany {
+        name: Some(name),
+        account_number: Some(format!("LS-{serial:08}")),
+        pbx_number: Some(format!("{}", 1000 + serial % 9000)),
+        multichannel_number: Some(format!(
+            "8 800 {} {} {}",
+            digits(rng, 3),
+            digits(rng, 2),
+            digits(rng, 2)
+        )),
+        phones: vec![phone.clone()],
+        region: Some(region.to_string()),
+        macroregion: Some(macroregion.to_string()),
+        inns: vec![inn.as_str().to_string()],
+        kpp: Some(format!("{}01001", &inn.as_str()[..4])),
+        ogrn: Some(format!("{ogrn_body}{ogrn_check}")),
+        bik: Some(bik_text.to_string()),
+        bank: Some(bank.to_string()),
+        correspondent_account: Some(correspondent.as_str().to_string()),
+        settlement_account: Some(settlement.as_str().to_string()),
+        legal_address: Some(format!("{region}, ул. Ленина, д. {}", 1 + serial % 200)),
+        email: Some(format!("info{serial}@example.ru")),
+        phone: Some(phone),
+        timezone: Some(timezone.to_string()),
+        tariff: Some(["Старт", "Бизнес", "Корпоративный"][rng.gen_range(0..3)].to_string()),
+        is_reseller,
+        parent_id: Some(parent_id),
+        ..RawCompany::default()
+    }
+}
+
+impl Services {
+    /// Adds `plan.companies` companies under the provider: about 1% resellers,
+    /// 20% their affiliates, the rest direct clients. Every card passes the
+    /// same parser as a card typed into the console. `progress` is called
+    /// with the number written so far.
+    pub async fn demo_fill(
+        &self,
+        plan: DemoPlan,
+        progress: impl Fn(u64),
+    ) -> Result<u64, ServiceError> {
+        const BATCH: u64 = 2_000;
+        let provider = {
+            let mut conn = self.store.reader().await?;
+            companies::provider(&mut conn)
+                .await?
+                .ok_or(ServiceError::NotFound)?
+        };
+        let serial_base = {
+            let mut conn = self.store.reader().await?;
+            companies::max_id(&mut conn).await?
+        } as u64;
+        let mut rng = StdRng::seed_from_u64(plan.seed);
+        let resellers_wanted = (plan.companies / 100).max(1).min(plan.companies);
+        let mut resellers: Vec<(i64, String)> = Vec::new();
+        let mut written = 0u64;
+        while written < plan.companies {
+            let mut tx = self.store.begin().await?;
+            let now = now_ms();
+            let end = (written + BATCH).min(plan.companies);
+            for index in written..end {
+                let serial = serial_base + index + 1;
+                let make_reseller = (resellers.len() as u64) < resellers_wanted && index % 100 == 0;
+                let under_reseller = !make_reseller && !resellers.is_empty() && rng.gen_ratio(1, 5);
+                let (parent_id, parent_path) = if under_reseller {
+                    resellers[rng.gen_range(0..resellers.len())].clone()
+                } else {
+                    (provider.id, provider.path.clone())
+                };
+                let raw = raw_company(&mut rng, serial, make_reseller, parent_id);
+                let draft = CompanyDraft::parse(&raw).map_err(ServiceError::Validation)?;
+                let fields = fields_from(&draft, false);
+                let id = companies::insert(&mut tx, &fields, &parent_path, now).await?;
+                if make_reseller {
+                    resellers.push((id, format!("{parent_path}{id}/")));
+                }
+            }
+            commit(tx).await?;
+            written = end;
+            progress(written);
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_cards_pass_the_parser() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for serial in 0..500 {
+            let raw = raw_company(&mut rng, serial, serial % 7 == 0, 1);
+            if let Err(errors) = CompanyDraft::parse(&raw) {
+                panic!("card {serial} invalid: {errors:?} in {raw:?}");
+            }
+        }
+    }
+}

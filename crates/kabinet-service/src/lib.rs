@@ -1,0 +1,120 @@
+//! Use cases of Kabinet. Each command runs the access check, the change, its
+//! audit record and its outbox event in one transaction; the actor is always
+//! the first parameter.
+
+pub mod audit;
+pub mod auth;
+pub mod companies;
+pub mod demo;
+
+use kabinet_domain::access::{Function, Grants};
+use kabinet_domain::FieldError;
+use kabinet_store::{Store, StoreError};
+
+/// Milliseconds since the Unix epoch, the time unit of the store.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// How long a deleted company or user stays restorable (C3: 12 months).
+    pub retention_days: i64,
+    /// A session ends after this long without a request.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in whatever its use.
+    pub session_absolute_hours: i64,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+            session_idle_minutes: 12 * 60,
+            session_absolute_hours: 7 * 24,
+        }
+    }
+}
+
+/// The use cases, sharing the store and the settings.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub store: Store,
+    pub settings: ServiceSettings,
+}
+
+impl Services {
+    pub fn new(store: Store, settings: ServiceSettings) -> Self {
+        Self { store, settings }
+    }
+}
+
+/// Who is acting: a signed-in person (by session or token).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub login: String,
+    pub display_name: String,
+    pub company_id: i64,
+    pub company_name: String,
+    /// The tree path of the actor's company: the actor sees this subtree.
+    pub scope_path: String,
+    pub grants: Grants,
+    pub ip: Option<String>,
+    /// Set when a person acts inside another company's cabinet (M4, X10).
+    pub on_behalf_of: Option<String>,
+}
+
+impl Actor {
+    pub fn require(&self, function: Function) -> Result<(), ServiceError> {
+        if self.grants.allows(function) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(function))
+        }
+    }
+
+    pub fn can(&self, function: Function) -> bool {
+        self.grants.allows(function)
+    }
+
+    /// Whether a company at `path` lies in the actor's scope.
+    pub fn sees(&self, path: &str) -> bool {
+        path.starts_with(&self.scope_path)
+    }
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("sign-in failed")]
+    InvalidCredentials,
+    #[error("not allowed: {}", .0.key())]
+    Forbidden(Function),
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// The change conflicts with the state of other records.
+    #[error("conflict: {code}")]
+    Conflict {
+        code: &'static str,
+        detail: Option<String>,
+    },
+    /// The record changed since the client read it.
+    #[error("stale version")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,580 @@
+//! Companies: the card, the tree, soft deletion and search.
+
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::db::{col, flag, Backend, Sql, StoreError};
+
+/// The stored fields of a company card (what a create or an edit writes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompanyFields {
+    pub parent_id: Option<i64>,
+    pub is_provider: bool,
+    pub name: String,
+    pub name_sort: String,
+    pub short_id: Option<String>,
+    pub account_number: Option<String>,
+    pub pbx_number: Option<String>,
+    pub multichannel_number: Option<String>,
+    pub phones: Vec<String>,
+    pub region: Option<String>,
+    pub macroregion: Option<String>,
+    pub inns: Vec<String>,
+    pub kpp: Option<String>,
+    pub ogrn: Option<String>,
+    pub bik: Option<String>,
+    pub bank: Option<String>,
+    pub correspondent_account: Option<String>,
+    pub settlement_account: Option<String>,
+    pub legal_address: Option<String>,
+    pub postal_address: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub timezone: Option<String>,
+    pub max_dialogs_per_operator: i64,
+    pub tariff: Option<String>,
+    pub is_reseller: bool,
+    pub credit_limit: Option<i64>,
+    pub balance_threshold: Option<i64>,
+    pub fz230_enabled: bool,
+    pub search_text: String,
+}
+
+/// A stored company.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyRecord {
+    pub id: i64,
+    pub path: String,
+    pub fields: CompanyFields,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+    pub deletion_id: Option<String>,
+    /// Live (not deleted) direct children.
+    pub children_count: i64,
+}
+
+const COLUMNS: &str = "c.id, c.path, c.parent_id, c.is_provider, c.name, c.name_sort, c.short_id, c.account_number, \
+     c.pbx_number, c.multichannel_number, c.phones, c.region, c.macroregion, c.inns, c.kpp, c.ogrn, c.bik, \
+     c.bank, c.correspondent_account, c.settlement_account, c.legal_address, c.postal_address, c.email, \
+     c.phone, c.timezone, c.max_dialogs_per_operator, c.tariff, c.is_reseller, c.credit_limit, \
+     c.balance_threshold, c.fz230_enabled, c.version, c.created_at, c.updated_at, c.deleted_at, \
+     c.deletion_id, c.search_text, \
+     (SELECT COUNT(*) FROM companies ch WHERE ch.parent_id = c.id AND ch.deleted_at IS NULL) AS children_count";
+
+fn list_from_json(row: &AnyRow, name: &str) -> Result<Vec<String>, StoreError> {
+    let text: String = col(row, name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn record_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
+    Ok(CompanyRecord {
+        id: col(row, "id")?,
+        path: col(row, "path")?,
+        version: col(row, "version")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        deleted_at: col(row, "deleted_at")?,
+        deletion_id: col(row, "deletion_id")?,
+        children_count: col(row, "children_count")?,
+        fields: CompanyFields {
+            parent_id: col(row, "parent_id")?,
+            is_provider: flag(row, "is_provider")?,
+            name: col(row, "name")?,
+            name_sort: col(row, "name_sort")?,
+            short_id: col(row, "short_id")?,
+            account_number: col(row, "account_number")?,
+            pbx_number: col(row, "pbx_number")?,
+            multichannel_number: col(row, "multichannel_number")?,
+            phones: list_from_json(row, "phones")?,
+            region: col(row, "region")?,
+            macroregion: col(row, "macroregion")?,
+            inns: list_from_json(row, "inns")?,
+            kpp: col(row, "kpp")?,
+            ogrn: col(row, "ogrn")?,
+            bik: col(row, "bik")?,
+            bank: col(row, "bank")?,
+            correspondent_account: col(row, "correspondent_account")?,
+            settlement_account: col(row, "settlement_account")?,
+            legal_address: col(row, "legal_address")?,
+            postal_address: col(row, "postal_address")?,
+            email: col(row, "email")?,
+            phone: col(row, "phone")?,
+            timezone: col(row, "timezone")?,
+            max_dialogs_per_operator: col(row, "max_dialogs_per_operator")?,
+            tariff: col(row, "tariff")?,
+            is_reseller: flag(row, "is_reseller")?,
+            credit_limit: col(row, "credit_limit")?,
+            balance_threshold: col(row, "balance_threshold")?,
+            fz230_enabled: flag(row, "fz230_enabled")?,
+            search_text: col(row, "search_text")?,
+        },
+    })
+}
+
+fn json_list(list: &[String]) -> String {
+    serde_json::Value::from(list.to_vec()).to_string()
+}
+
+/// Binds the writable columns in the order of [`WRITABLE`].
+fn bind_fields(sql: &mut Sql, f: &CompanyFields) {
+    let first_inn = f.inns.first().cloned();
+    let values: Vec<crate::db::Value> = vec![
+        f.parent_id.into(),
+        f.is_provider.into(),
+        f.name.clone().into(),
+        f.name_sort.clone().into(),
+        f.short_id.clone().into(),
+        f.account_number.clone().into(),
+        f.pbx_number.clone().into(),
+        f.multichannel_number.clone().into(),
+        json_list(&f.phones).into(),
+        f.region.clone().into(),
+        f.macroregion.clone().into(),
+        json_list(&f.inns).into(),
+        first_inn.into(),
+        f.kpp.clone().into(),
+        f.ogrn.clone().into(),
+        f.bik.clone().into(),
+        f.bank.clone().into(),
+        f.correspondent_account.clone().into(),
+        f.settlement_account.clone().into(),
+        f.legal_address.clone().into(),
+        f.postal_address.clone().into(),
+        f.email.clone().into(),
+        f.phone.clone().into(),
+        f.timezone.clone().into(),
+        f.max_dialogs_per_operator.into(),
+        f.tariff.clone().into(),
+        f.is_reseller.into(),
+        f.credit_limit.into(),
+        f.balance_threshold.into(),
+        f.fz230_enabled.into(),
+        f.search_text.clone().into(),
+    ];
+    for (index, value) in values.into_iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        sql.bind(value);
+    }
+}
+
+const WRITABLE: [&str; 31] = [
+    "parent_id",
+    "is_provider",
+    "name",
+    "name_sort",
+    "short_id",
+    "account_number",
+    "pbx_number",
+    "multichannel_number",
+    "phones",
+    "region",
+    "macroregion",
+    "inns",
+    "first_inn",
+    "kpp",
+    "ogrn",
+    "bik",
+    "bank",
+    "correspondent_account",
+    "settlement_account",
+    "legal_address",
+    "postal_address",
+    "email",
+    "phone",
+    "timezone",
+    "max_dialogs_per_operator",
+    "tariff",
+    "is_reseller",
+    "credit_limit",
+    "balance_threshold",
+    "fz230_enabled",
+    "search_text",
+];
+
+/// Inserts a company under `parent_path` (empty for the root) and returns its id.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    fields: &CompanyFields,
+    parent_path: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let mut sql = Sql::new("INSERT INTO companies (");
+    sql.push(&WRITABLE.join(", "));
+    sql.push(", created_at, updated_at) VALUES (");
+    bind_fields(&mut sql, fields);
+    sql.push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let row = sql
+        .query()
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+    let id: i64 = col(&row, "id")?;
+    let path = format!("{parent_path}{id}/");
+    let path = if parent_path.is_empty() {
+        format!("/{path}")
+    } else {
+        path
+    };
+    sqlx::query("UPDATE companies SET path = $1 WHERE id = $2")
+        .bind(path)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// Writes new fields if the stored version is still `expected_version`.
+/// Returns false when someone else changed the card first.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    expected_version: i64,
+    fields: &CompanyFields,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut sql = Sql::new("UPDATE companies SET (");
+    sql.push(&WRITABLE.join(", "));
+    sql.push(") = (");
+    bind_fields(&mut sql, fields);
+    sql.push("), version = version + 1, updated_at = ")
+        .bind(now);
+    sql.push(" WHERE id = ")
+        .bind(id)
+        .push(" AND version = ")
+        .bind(expected_version);
+    let result = sql
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Moves a company and its whole subtree under a new path prefix.
+pub async fn move_subtree(
+    conn: &mut AnyConnection,
+    old_path: &str,
+    new_path: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE companies SET path = $1 || substr(path, CAST($2 AS INTEGER)) WHERE path LIKE $3",
+    )
+    .bind(new_path.to_string())
+    .bind(old_path.chars().count() as i64 + 1)
+    .bind(format!("{old_path}%"))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<CompanyRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM companies c WHERE c.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(record_from_row).transpose()
+}
+
+/// The provider company: the root of the tree.
+pub async fn provider(conn: &mut AnyConnection) -> Result<Option<CompanyRecord>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM companies c WHERE c.is_provider = 1 ORDER BY c.id LIMIT 1");
+    let row = sqlx::query(&sql).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(record_from_row).transpose()
+}
+
+/// Live descendants of the company at `path` (the company itself excluded).
+pub async fn live_descendant_ids(
+    conn: &mut AnyConnection,
+    path: &str,
+) -> Result<Vec<i64>, StoreError> {
+    let rows = sqlx::query("SELECT id FROM companies WHERE path LIKE $1 AND path <> $2 AND deleted_at IS NULL ORDER BY id")
+        .bind(format!("{path}%"))
+        .bind(path.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| col(r, "id")).collect()
+}
+
+/// Marks the company at `path` and its live descendants deleted under one
+/// deletion id, so that restore brings back exactly this set.
+pub async fn soft_delete_subtree(
+    conn: &mut AnyConnection,
+    path: &str,
+    deletion_id: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "UPDATE companies SET deleted_at = $1, deletion_id = $2, version = version + 1, updated_at = $1 \
+         WHERE path LIKE $3 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(deletion_id.to_string())
+    .bind(format!("{path}%"))
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Restores every company deleted under `deletion_id`; returns their ids.
+pub async fn restore_deletion(
+    conn: &mut AnyConnection,
+    deletion_id: &str,
+    now: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM companies WHERE deletion_id = $1 AND deleted_at IS NOT NULL ORDER BY id",
+    )
+    .bind(deletion_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect::<Result<_, _>>()?;
+    sqlx::query(
+        "UPDATE companies SET deleted_at = NULL, deletion_id = NULL, version = version + 1, updated_at = $1 \
+         WHERE deletion_id = $2 AND deleted_at IS NOT NULL",
+    )
+    .bind(now)
+    .bind(deletion_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
+/// Removes for good the companies deleted before `cutoff`, leaves first.
+/// Returns the purged ids.
+pub async fn purge_deleted_before(
+    conn: &mut AnyConnection,
+    cutoff: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let mut purged = Vec::new();
+    loop {
+        let rows = sqlx::query(
+            "SELECT id FROM companies c WHERE c.deleted_at IS NOT NULL AND c.deleted_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM companies ch WHERE ch.parent_id = c.id) \
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.company_id = c.id) LIMIT 500",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
+            return Ok(purged);
+        }
+        for row in &rows {
+            let id: i64 = col(row, "id")?;
+            sqlx::query("DELETE FROM companies WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            purged.push(id);
+        }
+    }
+}
+
+/// Whether deleted rows are hidden, shown with live ones, or shown alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeletedFilter {
+    #[default]
+    Hide,
+    Show,
+    Only,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompanySort {
+    Id,
+    #[default]
+    Name,
+    AccountNumber,
+    PbxNumber,
+    Tariff,
+    Region,
+    Macroregion,
+    Inn,
+    ChildrenCount,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl CompanySort {
+    pub const ALL: [(&'static str, CompanySort); 11] = [
+        ("id", CompanySort::Id),
+        ("name", CompanySort::Name),
+        ("account_number", CompanySort::AccountNumber),
+        ("pbx_number", CompanySort::PbxNumber),
+        ("tariff", CompanySort::Tariff),
+        ("region", CompanySort::Region),
+        ("macroregion", CompanySort::Macroregion),
+        ("inn", CompanySort::Inn),
+        ("children_count", CompanySort::ChildrenCount),
+        ("created_at", CompanySort::CreatedAt),
+        ("updated_at", CompanySort::UpdatedAt),
+    ];
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(k, _)| *k == key).map(|(_, s)| *s)
+    }
+
+    pub fn key(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(k, _)| *k)
+            .unwrap_or("name")
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            CompanySort::Id => "c.id",
+            CompanySort::Name => "c.name_sort",
+            CompanySort::AccountNumber => "c.account_number",
+            CompanySort::PbxNumber => "c.pbx_number",
+            CompanySort::Tariff => "c.tariff",
+            CompanySort::Region => "c.region",
+            CompanySort::Macroregion => "c.macroregion",
+            CompanySort::Inn => "c.first_inn",
+            CompanySort::ChildrenCount => "children_count",
+            CompanySort::CreatedAt => "c.created_at",
+            CompanySort::UpdatedAt => "c.updated_at",
+        }
+    }
+}
+
+/// A page of the company list.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyQuery {
+    /// Only companies whose path starts with this (the actor's scope).
+    pub scope_path: String,
+    /// Every word must occur in the search text.
+    pub words: Vec<String>,
+    /// A numeric query may also be an id.
+    pub id: Option<i64>,
+    pub region: Option<String>,
+    pub macroregion: Option<String>,
+    pub is_reseller: Option<bool>,
+    pub parent_id: Option<i64>,
+    pub deleted: DeletedFilter,
+    pub sort: CompanySort,
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
+    sql.push(" WHERE c.path LIKE ")
+        .bind(format!("{}%", query.scope_path));
+    if !query.words.is_empty() {
+        sql.push(" AND (");
+        if let Some(id) = query.id {
+            sql.push("c.id = ").bind(id).push(" OR ");
+        }
+        sql.push("(");
+        for (index, word) in query.words.iter().enumerate() {
+            if index > 0 {
+                sql.push(" AND ");
+            }
+            let pattern = format!("%{word}%");
+            match backend {
+                // The trigram FTS5 table answers LIKE from its index.
+                Backend::Sqlite => {
+                    sql.push("c.id IN (SELECT rowid FROM companies_fts WHERE search_text LIKE ")
+                        .bind(pattern)
+                        .push(")");
+                }
+                // pg_trgm's GIN index answers LIKE on the column itself.
+                Backend::Postgres => {
+                    sql.push("c.search_text LIKE ").bind(pattern);
+                }
+            }
+        }
+        sql.push("))");
+    }
+    if let Some(region) = &query.region {
+        sql.push(" AND c.region = ").bind(region.clone());
+    }
+    if let Some(macroregion) = &query.macroregion {
+        sql.push(" AND c.macroregion = ").bind(macroregion.clone());
+    }
+    if let Some(is_reseller) = query.is_reseller {
+        sql.push(" AND c.is_reseller = ").bind(is_reseller);
+    }
+    if let Some(parent_id) = query.parent_id {
+        sql.push(" AND c.parent_id = ").bind(parent_id);
+    }
+    match query.deleted {
+        DeletedFilter::Hide => sql.push(" AND c.deleted_at IS NULL"),
+        DeletedFilter::Show => sql,
+        DeletedFilter::Only => sql.push(" AND c.deleted_at IS NOT NULL"),
+    };
+}
+
+/// One page of companies and the total number of matches.
+pub async fn list(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    query: &CompanyQuery,
+) -> Result<(Vec<CompanyRecord>, i64), StoreError> {
+    let mut count = Sql::new("SELECT COUNT(*) AS total FROM companies c");
+    push_filters(&mut count, query, backend);
+    let total: i64 = col(&count.query().fetch_one(&mut *conn).await?, "total")?;
+
+    let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM companies c"));
+    push_filters(&mut page, query, backend);
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    // NULLs sort last both ways on both backends.
+    let column = query.sort.column();
+    page.push(&format!(
+        " ORDER BY CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}, c.id {direction} LIMIT "
+    ));
+    page.bind(query.limit).push(" OFFSET ").bind(query.offset);
+    let rows = page.query().fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .map(record_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, total))
+}
+
+/// Distinct non-empty values of a column in scope, for filter drop-downs.
+pub async fn distinct_regions(
+    conn: &mut AnyConnection,
+    scope_path: &str,
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let mut lists = Vec::new();
+    for column in ["region", "macroregion"] {
+        let sql = format!(
+            "SELECT DISTINCT {column} AS v FROM companies WHERE path LIKE $1 AND {column} IS NOT NULL AND deleted_at IS NULL ORDER BY v LIMIT 500"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(format!("{scope_path}%"))
+            .fetch_all(&mut *conn)
+            .await?;
+        lists.push(
+            rows.iter()
+                .map(|r| col::<String>(r, "v"))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    let macroregions = lists.pop().unwrap_or_default();
+    let regions = lists.pop().unwrap_or_default();
+    Ok((regions, macroregions))
+}
+
+/// The largest company id so far (0 on an empty table).
+pub async fn max_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS top FROM companies")
+        .fetch_one(&mut *conn)
+        .await?;
+    col(&row, "top")
+}

@@ -1,0 +1,264 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, ConnectOptions, Transaction};
+
+/// Set on every SQLite connection: write-ahead logging so readers never
+/// block the writer, `NORMAL` sync (safe with WAL), a generous busy timeout.
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA foreign_keys = ON",
+];
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+}
+
+impl StoreError {
+    /// Turns a unique-constraint violation into [`StoreError::Unique`] naming the constraint.
+    pub(crate) fn classify(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                let message = db.message().to_string();
+                let name = db.constraint().map(str::to_string).unwrap_or(message);
+                return StoreError::Unique(name);
+            }
+        }
+        StoreError::Database(error)
+    }
+}
+
+pub type Tx = Transaction<'static, Any>;
+
+/// Commits a write transaction.
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
+pub type Conn = PoolConnection<Any>;
+
+/// The database. SQLite gets a pool of readers and a single writer, so that
+/// write transactions queue in the process instead of failing with "database
+/// is locked"; PostgreSQL uses one pool for both.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path/to/file.db` or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(
+                url.split(':').next().unwrap_or("").to_string(),
+            ));
+        };
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        match backend {
+            Backend::Sqlite => {
+                let pool = |max: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _meta| {
+                            Box::pin(async move {
+                                for pragma in SQLITE_PRAGMAS {
+                                    sqlx::Executor::execute(&mut *conn, pragma).await?;
+                                }
+                                Ok(())
+                            })
+                        })
+                };
+                let write = pool(1).connect_with(options.clone()).await?;
+                let read = pool(8).connect_with(options).await?;
+                Ok(Self {
+                    backend,
+                    read,
+                    write,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Ok(Self {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for reading.
+    pub async fn reader(&self) -> Result<Conn, StoreError> {
+        Ok(self.read.acquire().await?)
+    }
+
+    /// A write transaction. Everything a use case changes, its audit record
+    /// and its outbox event go into one of these.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of a live SQLite database to `target`.
+    pub async fn backup_sqlite(&self, target: &str) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::UnsupportedUrl(
+                "backup works on SQLite; use pg_dump for PostgreSQL".into(),
+            ));
+        }
+        let mut conn = self.write.acquire().await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target.to_string())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// A bound value of a dynamically built statement.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(Some(i64::from(v)))
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        Value::Text(v.map(str::to_string))
+    }
+}
+
+/// A statement built piece by piece with numbered placeholders, so that
+/// filters and sorting can be composed while every value stays bound.
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text (never user input).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.values.len().to_string());
+        self
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut query = sqlx::query(&self.text);
+        for value in &self.values {
+            query = match value {
+                Value::Int(v) => query.bind(*v),
+                Value::Text(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+}
+
+/// Reads a column, naming it in the error.
+pub(crate) fn col<T>(row: &AnyRow, name: &str) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    use sqlx::Row;
+    row.try_get(name)
+        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+pub(crate) fn flag(row: &AnyRow, name: &str) -> Result<bool, StoreError> {
+    Ok(col::<i64>(row, name)? != 0)
+}

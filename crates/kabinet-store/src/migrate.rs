@@ -1,0 +1,66 @@
+//! Schema migrations, one ordered list per backend, embedded in the binary.
+
+use crate::db::{col, Backend, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// Applies every migration not yet applied; returns how many ran.
+///
+/// On PostgreSQL an advisory lock keeps two nodes starting at once from
+/// migrating twice; SQLite serialises through its single writer.
+pub async fn run(store: &Store, now_ms: i64) -> Result<usize, StoreError> {
+    let mut tx = store.begin().await?;
+    if store.backend() == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7254011)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS kabinet_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let rows = sqlx::query("SELECT version FROM kabinet_migrations")
+        .fetch_all(&mut *tx)
+        .await?;
+    let applied: Vec<i64> = rows
+        .iter()
+        .map(|r| col::<i64>(r, "version"))
+        .collect::<Result<_, _>>()?;
+    let mut count = 0;
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let script = match store.backend() {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applying migration"
+        );
+        sqlx::raw_sql(script).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO kabinet_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        count += 1;
+    }
+    tx.commit().await?;
+    Ok(count)
+}

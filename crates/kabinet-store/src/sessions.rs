@@ -1,0 +1,217 @@
+//! Server-side sessions and API tokens. Both are stored as SHA-256 hashes of
+//! high-entropy random secrets, so a leaked database holds no usable secret.
+
+use sqlx::AnyConnection;
+
+use crate::db::{col, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+}
+
+pub async fn insert_session(
+    conn: &mut AnyConnection,
+    session: &SessionRecord,
+    user_agent: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(session.id_hash.clone())
+    .bind(session.user_id)
+    .bind(session.csrf_token.clone())
+    .bind(session.created_at)
+    .bind(session.last_seen_at)
+    .bind(session.expires_at)
+    .bind(session.ip.clone())
+    .bind(user_agent.map(str::to_string))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn session(
+    conn: &mut AnyConnection,
+    id_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, user_id, csrf_token, created_at, last_seen_at, expires_at, ip FROM sessions WHERE id = $1",
+    )
+    .bind(id_hash.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| {
+        Ok(SessionRecord {
+            id_hash: col(&row, "id")?,
+            user_id: col(&row, "user_id")?,
+            csrf_token: col(&row, "csrf_token")?,
+            created_at: col(&row, "created_at")?,
+            last_seen_at: col(&row, "last_seen_at")?,
+            expires_at: col(&row, "expires_at")?,
+            ip: col(&row, "ip")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn touch_session(
+    conn: &mut AnyConnection,
+    id_hash: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id_hash.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(conn: &mut AnyConnection, id_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(id_hash.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session and revokes every token of these users.
+pub async fn revoke_all_for_users(
+    conn: &mut AnyConnection,
+    user_ids: &[i64],
+    now: i64,
+) -> Result<(), StoreError> {
+    for user_id in user_ids {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(*user_id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(*user_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_expired_sessions(
+    conn: &mut AnyConnection,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+pub async fn insert_token(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+    prefix: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(name.to_string())
+    .bind(token_hash.to_string())
+    .bind(prefix.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::classify)?;
+    col(&row, "id")
+}
+
+/// The live token with this hash, if any: (token id, user id).
+pub async fn token_by_hash(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| Ok((col(&row, "id")?, col(&row, "user_id")?)))
+        .transpose()
+}
+
+pub async fn touch_token(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn tokens_of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Vec<TokenRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, name, prefix, created_at, last_used_at FROM api_tokens \
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TokenRecord {
+                id: col(row, "id")?,
+                user_id: col(row, "user_id")?,
+                name: col(row, "name")?,
+                prefix: col(row, "prefix")?,
+                created_at: col(row, "created_at")?,
+                last_used_at: col(row, "last_used_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes a token of this user; false when there is no such live token.
+pub async fn revoke_token(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    id: i64,
+    now: i64,
+) -> Result<Option<TokenRecord>, StoreError> {
+    let tokens = tokens_of_user(conn, user_id).await?;
+    let Some(token) = tokens.into_iter().find(|t| t.id == id) else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(token))
+}

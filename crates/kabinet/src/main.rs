@@ -1,0 +1,377 @@
+//! The `kabinet` command: the server and its administration tools.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use kabinet_server::{AppState, HttpSettings, Metrics};
+use kabinet_service::demo::DemoPlan;
+use kabinet_service::{ServiceSettings, Services};
+use kabinet_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "kabinet",
+    version,
+    about = "Kabinet: a self-hosted back office for B2B service providers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives; every subcommand that touches data takes these.
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Directory of the embedded SQLite database and other local data.
+    #[arg(long, env = "KABINET_DATA_DIR", default_value = "./kabinet-data")]
+    data_dir: PathBuf,
+    /// A database URL (`postgres://user@host/db`); overrides the SQLite file in --data-dir.
+    #[arg(long, env = "KABINET_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs migrations, creates the provider and `admin` on first start, and serves HTTP.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on.
+        #[arg(long, env = "KABINET_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Name of the provider company created on first start.
+        #[arg(long, default_value = "Provider")]
+        provider_name: String,
+        /// Mark cookies Secure (set when served over HTTPS).
+        #[arg(long, env = "KABINET_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// Proxy addresses whose X-Forwarded-For is trusted (comma-separated).
+        #[arg(long, env = "KABINET_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<std::net::IpAddr>,
+        /// Days a deleted company stays restorable before it is purged.
+        #[arg(long, env = "KABINET_RETENTION_DAYS", default_value_t = 365)]
+        retention_days: i64,
+    },
+    /// Applies database migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Administration of people.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Prints the OpenAPI document of the REST API.
+    Openapi,
+    /// Writes a consistent copy of the live SQLite database.
+    Backup {
+        #[command(flatten)]
+        data: DataArgs,
+        /// File to write (must not exist).
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Fills the database with realistic demo companies.
+    Demo {
+        #[command(flatten)]
+        data: DataArgs,
+        /// How many companies to add.
+        #[arg(long, default_value_t = 1000)]
+        companies: u64,
+        /// Seed of the generator, for reproducible data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Sets a new password (generated unless KABINET_NEW_PASSWORD is set) and ends the person's sessions.
+    ResetPassword {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, default_value = "admin")]
+        login: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates an API token and prints it alone on stdout.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+impl DataArgs {
+    fn url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+        Ok(sqlite_url(&self.data_dir.join("kabinet.db")))
+    }
+
+    /// Connects and brings the schema up to date.
+    async fn open(&self) -> anyhow::Result<Store> {
+        let url = self.url()?;
+        let store = Store::connect(&url)
+            .await
+            .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
+        kabinet_store::migrate::run(&store, kabinet_service::now_ms())
+            .await
+            .context("migrations failed")?;
+        Ok(store)
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KABINET_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            data,
+            listen,
+            provider_name,
+            secure_cookies,
+            trusted_proxies,
+            retention_days,
+        } => {
+            serve(
+                data,
+                listen,
+                provider_name,
+                secure_cookies,
+                trusted_proxies,
+                retention_days,
+            )
+            .await
+        }
+        Command::Migrate { data } => {
+            let url = data.url()?;
+            let store = Store::connect(&url)
+                .await
+                .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
+            let applied = kabinet_store::migrate::run(&store, kabinet_service::now_ms()).await?;
+            println!("migrations applied: {applied}");
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::ResetPassword { data, login },
+        } => {
+            let services = Services::new(data.open().await?, ServiceSettings::default());
+            let wanted = std::env::var("KABINET_NEW_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            let given = wanted.is_some();
+            let password = services
+                .reset_password(&login, wanted)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if given {
+                println!("password of {login} changed; their sessions and tokens were ended");
+            } else {
+                println!("new password of {login}: {password}");
+            }
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { data, login, name },
+        } => {
+            let services = Services::new(data.open().await?, ServiceSettings::default());
+            let token = services
+                .token_create_for_login(&login, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&kabinet_server::openapi())?
+            );
+            Ok(())
+        }
+        Command::Backup { data, output } => {
+            if output.exists() {
+                bail!("{} already exists; choose a new file", output.display());
+            }
+            let store = data.open().await?;
+            let target = output
+                .to_str()
+                .context("the output path must be valid UTF-8")?;
+            store.backup_sqlite(target).await?;
+            let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+            println!("backup written to {} ({} bytes)", output.display(), size);
+            Ok(())
+        }
+        Command::Demo {
+            data,
+            companies,
+            seed,
+        } => {
+            let services = Services::new(data.open().await?, ServiceSettings::default());
+            services
+                .bootstrap("Provider", std::env::var("KABINET_ADMIN_PASSWORD").ok())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let bar = indicatif::ProgressBar::new(companies);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} companies, {per_sec}, ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let written = services
+                .demo_fill(DemoPlan { companies, seed }, |done| bar.set_position(done))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            bar.finish();
+            println!(
+                "{written} companies written in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    data: DataArgs,
+    listen: SocketAddr,
+    provider_name: String,
+    secure_cookies: bool,
+    trusted_proxies: Vec<std::net::IpAddr>,
+    retention_days: i64,
+) -> anyhow::Result<()> {
+    let store = data.open().await?;
+    let settings = ServiceSettings {
+        retention_days,
+        ..ServiceSettings::default()
+    };
+    let services = Services::new(store, settings);
+    let admin_password = std::env::var("KABINET_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let boot = services
+        .bootstrap(&provider_name, admin_password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    println!("Kabinet is running at http://{address}/");
+    if boot.created {
+        match &boot.generated_admin_password {
+            Some(password) => {
+                println!("Sign in as: admin / {password}");
+                println!(
+                    "(this password is shown once; change it with `kabinet admin reset-password`)"
+                );
+            }
+            None => println!("Sign in as: admin / the password in KABINET_ADMIN_PASSWORD"),
+        }
+    } else {
+        println!("Sign in as an existing user (forgot the admin password? `kabinet admin reset-password`)");
+    }
+
+    let purger = services.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match purger.purge_expired(kabinet_service::now_ms()).await {
+                Ok(purged) if !purged.is_empty() => {
+                    tracing::info!(count = purged.len(), "purged companies past retention")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "purge failed"),
+            }
+        }
+    });
+
+    let state = AppState {
+        services: services.clone(),
+        http: Arc::new(HttpSettings {
+            secure_cookies,
+            trusted_proxies,
+        }),
+        metrics: Arc::new(Metrics::default()),
+    };
+    let app = kabinet_server::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            redact("postgres://kab:secret@db:5432/kabinet"),
+            "postgres://kab:***@db:5432/kabinet"
+        );
+        assert_eq!(
+            redact("sqlite://./kabinet-data/kabinet.db"),
+            "sqlite://./kabinet-data/kabinet.db"
+        );
+    }
+}
