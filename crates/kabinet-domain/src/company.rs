@@ -353,7 +353,8 @@ pub struct SearchTerms {
 impl SearchTerms {
     /// Splits a query into words. A query made only of digits and phone
     /// punctuation (`+7 (495) 123-45`) becomes one word of its digits, so
-    /// any way of writing a phone number finds it.
+    /// any way of writing a phone number finds it; one or two digits are
+    /// taken as an id only.
     pub fn parse(query: &str) -> Option<Self> {
         let query = query.trim();
         if query.is_empty() {
@@ -368,7 +369,11 @@ impl SearchTerms {
         } else {
             None
         };
-        let words = if phone_like && !digits.is_empty() {
+        let words = if phone_like && digits.len() < 3 {
+            // One or two digits are an id, not a useful fragment of a
+            // number (and too short for the trigram index).
+            Vec::new()
+        } else if phone_like && !digits.is_empty() {
             vec![digits]
         } else {
             search_fold(query)
@@ -378,7 +383,7 @@ impl SearchTerms {
                 .map(str::to_string)
                 .collect()
         };
-        if words.is_empty() {
+        if words.is_empty() && id.is_none() {
             return None;
         }
         Some(Self { words, id })
@@ -483,7 +488,20 @@ mod tests {
         let words = SearchTerms::parse("  Ways КОМП ").unwrap();
         assert_eq!(words.words, vec!["ways", "комп"]);
         assert_eq!(words.id, None);
-        assert_eq!(SearchTerms::parse("42").unwrap().id, Some(42));
+        assert_eq!(
+            SearchTerms::parse("42").unwrap(),
+            SearchTerms {
+                words: vec![],
+                id: Some(42)
+            }
+        );
+        assert_eq!(
+            SearchTerms::parse("421").unwrap(),
+            SearchTerms {
+                words: vec!["421".into()],
+                id: Some(421)
+            }
+        );
         assert_eq!(SearchTerms::parse("   "), None);
         assert_eq!(SearchTerms::parse("%%"), None);
     }

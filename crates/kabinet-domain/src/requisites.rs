@@ -163,7 +163,7 @@ fn account_key_ok(prefix: &str, account: &str) -> bool {
         .enumerate()
         .map(|(i, d)| d * ACCOUNT_WEIGHTS[i % 3])
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Sets the control key (the ninth digit) of a 20-digit account so that it

@@ -1188,11 +1188,14 @@ async fn company_new_page(
     )
 }
 
+/// `(field, message code)` pairs for a form.
+type FieldMessages = Vec<(String, String)>;
+
 /// Splits a use-case failure into field errors and a message for the form.
 fn form_failure(
     lang: Lang,
     error: ServiceError,
-) -> Result<(Vec<(String, String)>, Option<String>), ServiceError> {
+) -> Result<(FieldMessages, Option<String>), ServiceError> {
     match error {
         ServiceError::Validation(errors) => Ok((
             errors

@@ -9,6 +9,7 @@ use crate::{now_ms, Actor, ServiceError, Services};
 pub(crate) use kabinet_store::audit::AuditEntry as Entry;
 
 /// Records a change made by `actor`.
+#[allow(clippy::too_many_arguments)] // every argument is one column of the entry
 pub(crate) async fn record(
     conn: &mut AnyConnection,
     actor: &Actor,

@@ -444,7 +444,11 @@ impl CompanySort {
             CompanySort::Region => "c.region",
             CompanySort::Macroregion => "c.macroregion",
             CompanySort::Inn => "c.first_inn",
-            CompanySort::ChildrenCount => "children_count",
+            // An output alias cannot appear inside an ORDER BY expression
+            // on PostgreSQL, so the count is spelled out again.
+            CompanySort::ChildrenCount => {
+                "(SELECT COUNT(*) FROM companies ch WHERE ch.parent_id = c.id AND ch.deleted_at IS NULL)"
+            }
             CompanySort::CreatedAt => "c.created_at",
             CompanySort::UpdatedAt => "c.updated_at",
         }
@@ -474,7 +478,11 @@ pub struct CompanyQuery {
 fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
     sql.push(" WHERE c.path LIKE ")
         .bind(format!("{}%", query.scope_path));
-    if !query.words.is_empty() {
+    if query.words.is_empty() {
+        if let Some(id) = query.id {
+            sql.push(" AND c.id = ").bind(id);
+        }
+    } else {
         sql.push(" AND (");
         if let Some(id) = query.id {
             sql.push("c.id = ").bind(id).push(" OR ");

@@ -1,1 +1,347 @@
+//! Test harness: a real Kabinet server on a free port with a fresh database,
+//! and typed helpers to talk to it over HTTP.
+//!
+//! The backend is chosen by `KABINET_TEST_BACKEND` (`sqlite`, the default,
+//! or `postgres`). For PostgreSQL every app gets its own new database on the
+//! server named by `KABINET_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), named with the prefix
+//! `KABINET_TEST_DB_PREFIX` (default `kabinet_test`) so a CI run can drop
+//! what an earlier run left.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kabinet_server::{AppState, HttpSettings, Metrics};
+use kabinet_service::{ServiceSettings, Services};
+use kabinet_store::Store;
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// Which database the tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestBackend {
+    pub fn from_env() -> Self {
+        match std::env::var("KABINET_TEST_BACKEND").as_deref() {
+            Ok("postgres") | Ok("postgresql") | Ok("pg") => TestBackend::Postgres,
+            _ => TestBackend::Sqlite,
+        }
+    }
+}
+
+/// A running server and an admin API token for it.
+pub struct TestApp {
+    pub base: String,
+    pub backend: TestBackend,
+    pub services: Services,
+    pub admin_token: String,
+    client: reqwest::Client,
+    data_dir: Option<PathBuf>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+fn random_suffix() -> String {
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26u8)))
+        .collect()
+}
+
+async fn database_url(backend: TestBackend) -> (String, Option<PathBuf>) {
+    match backend {
+        TestBackend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("kabinet-test-{}", random_suffix()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            (
+                format!("sqlite://{}?mode=rwc", dir.join("kabinet.db").display()),
+                Some(dir),
+            )
+        }
+        TestBackend::Postgres => {
+            let admin_url = std::env::var("KABINET_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+            let prefix = std::env::var("KABINET_TEST_DB_PREFIX")
+                .unwrap_or_else(|_| "kabinet_test".to_string());
+            let name = format!("{prefix}_{}", random_suffix());
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to the PostgreSQL test server");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            conn.close().await.ok();
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("a PostgreSQL URL with a database");
+            (format!("{base}/{name}"), None)
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts a server on a free port with a fresh database, bootstrapped
+    /// with the provider and `admin`.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(ServiceSettings::default()).await
+    }
+
+    pub async fn spawn_with(settings: ServiceSettings) -> TestApp {
+        let backend = TestBackend::from_env();
+        let (url, data_dir) = database_url(backend).await;
+        let store = Store::connect(&url)
+            .await
+            .expect("connect to the test database");
+        kabinet_store::migrate::run(&store, kabinet_service::now_ms())
+            .await
+            .expect("migrations");
+        let services = Services::new(store, settings);
+        services
+            .bootstrap("Provider LLC", Some(ADMIN_PASSWORD.to_string()))
+            .await
+            .expect("bootstrap");
+        let admin_token = services
+            .token_create_for_login("admin", "tests")
+            .await
+            .expect("admin token");
+        let state = AppState {
+            services: services.clone(),
+            http: Arc::new(HttpSettings::default()),
+            metrics: Arc::new(Metrics::default()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let app = kabinet_server::router(state);
+        let server = tokio::spawn(async move {
+            axum_serve(listener, app).await;
+        });
+        TestApp {
+            base: format!("http://{address}"),
+            backend,
+            services,
+            admin_token,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            data_dir,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request as the admin, by token.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_token)
+    }
+
+    /// A request with no credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request with the given token.
+    pub fn with_token(&self, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        Reply::from(
+            self.request(Method::GET, path)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        Reply::from(
+            self.request(Method::POST, path)
+                .json(body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, if_match: Option<&str>, body: &Value) -> Reply {
+        let mut request = self
+            .request(Method::PATCH, path)
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string());
+        if let Some(etag) = if_match {
+            request = request.header("if-match", etag);
+        }
+        Reply::from(request.send().await.expect("request")).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        Reply::from(
+            self.request(Method::DELETE, path)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// Creates a company and returns it; panics with the problem if refused.
+    pub async fn create_company(&self, body: Value) -> Value {
+        let reply = self.post("/api/v1/companies", &body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "create failed: {}",
+            reply.body
+        );
+        reply.body
+    }
+
+    /// A browser-like client with its own cookie jar, signed in through the
+    /// API; returns it with the session's CSRF token.
+    pub async fn session(&self, login: &str, password: &str) -> (reqwest::Client, String) {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"login": login, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), StatusCode::OK, "sign-in failed");
+        let body: Value = response.json().await.expect("login body");
+        (
+            client,
+            body["csrf_token"].as_str().expect("csrf token").to_string(),
+        )
+    }
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
+    let _ = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await;
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A response read whole: status, headers and JSON body (or `Null`).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The field names of a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `(field, code)` pairs of a problem's `errors`.
+    pub fn error_codes(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or("").to_string(),
+                            e["code"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Names of the items of a list response.
+    pub fn names(&self) -> Vec<String> {
+        self.body["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["name"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A valid company body with a given name; more fields can be merged in.
+pub fn company(name: &str) -> Value {
+    serde_json::json!({"name": name, "inns": ["7707083893"]})
+}
+
+/// Percent-encodes a query parameter value.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

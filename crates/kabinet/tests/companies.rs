@@ -1,0 +1,663 @@
+//! Companies through the REST API, on the backend chosen by
+//! `KABINET_TEST_BACKEND` (SQLite by default, PostgreSQL in CI's second pass).
+
+use kabinet_domain::requisites::{Bik, CorrespondentAccount, SettlementAccount};
+use kabinet_testkit::{company, urlencode, TestApp};
+use serde_json::{json, Value};
+
+fn id_of(value: &Value) -> i64 {
+    value["id"].as_i64().expect("id")
+}
+
+fn full_company() -> Value {
+    let bik = Bik::parse("044525225").unwrap();
+    json!({
+        "name": "New Ways Company",
+        "short_id": "newways",
+        "account_number": "LS-000123",
+        "pbx_number": "1001",
+        "multichannel_number": "8 800 555-35-35",
+        "phones": ["+7 (495) 123-45-67", "8 (812) 765 43 21"],
+        "region": "Москва",
+        "macroregion": "Центральный",
+        "inns": ["7707083893", "500100732259"],
+        "kpp": "773601001",
+        "ogrn": "1027700132195",
+        "bik": "044525225",
+        "bank": "ПАО Сбербанк",
+        "correspondent_account": CorrespondentAccount::generate(&bik, "30101810400000000225").as_str(),
+        "settlement_account": SettlementAccount::generate(&bik, "40702810000000012345").as_str(),
+        "legal_address": "Москва, ул. Вавилова, 19",
+        "postal_address": "Москва, а/я 1",
+        "email": "Office@Example.RU",
+        "phone": "+7 495 123 45 67",
+        "timezone": "Asia/Yekaterinburg",
+        "tariff": "Бизнес",
+        "credit_limit": "1500.50",
+        "balance_threshold": 100,
+        "fz230_enabled": true
+    })
+}
+
+#[tokio::test]
+async fn a_full_card_is_stored_normalised_and_read_back() {
+    let app = TestApp::spawn().await;
+    let created = app.create_company(full_company()).await;
+    let id = id_of(&created);
+    let read = app.get(&format!("/api/v1/companies/{id}")).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.header("etag"), Some("\"1\""));
+    let c = &read.body;
+    assert_eq!(c["name"], "New Ways Company");
+    assert_eq!(c["phones"], json!(["+74951234567", "+78127654321"]));
+    assert_eq!(c["multichannel_number"], "+78005553535");
+    assert_eq!(c["inns"], json!(["7707083893", "500100732259"]));
+    assert_eq!(c["email"], "Office@example.ru");
+    assert_eq!(c["timezone"], "Asia/Yekaterinburg");
+    assert_eq!(c["max_dialogs_per_operator"], 3000);
+    assert_eq!(c["credit_limit"], "1500.50");
+    assert_eq!(c["balance_threshold"], "100.00");
+    assert_eq!(c["fz230_enabled"], true);
+    assert_eq!(c["parent_id"], 1);
+    assert_eq!(c["version"], 1);
+}
+
+#[tokio::test]
+async fn bad_input_names_each_field_and_saves_nothing() {
+    let app = TestApp::spawn().await;
+    let mut body = full_company();
+    body["inns"] = json!(["7707083894", "12345"]);
+    body["kpp"] = json!("77360100");
+    body["ogrn"] = json!("1027700132194");
+    body["bik"] = json!("144525225");
+    body["email"] = json!("not-an-email");
+    body["phones"] = json!(["+7 (495) 123-45-67", "12"]);
+    body["timezone"] = json!("Moscow/Europe");
+    body["credit_limit"] = json!("12.345");
+    let reply = app.post("/api/v1/companies", &body).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(reply.body["code"], "validation_failed");
+    let codes = reply.error_codes();
+    for expected in [
+        ("inns[0]", "inn.checksum"),
+        ("inns[1]", "inn.length"),
+        ("kpp", "kpp.format"),
+        ("ogrn", "ogrn.checksum"),
+        ("bik", "bik.format"),
+        ("email", "email.invalid"),
+        ("phones[1]", "phone.invalid"),
+        ("timezone", "timezone.invalid"),
+        ("credit_limit", "money.format"),
+    ] {
+        assert!(
+            codes.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "missing {expected:?} in {codes:?}"
+        );
+    }
+    let list = app.get("/api/v1/companies").await;
+    assert_eq!(
+        list.body["total"], 1,
+        "only the provider exists: {}",
+        list.body
+    );
+
+    let mut accounts = full_company();
+    accounts["correspondent_account"] = json!("30101810400000000226");
+    let reply = app.post("/api/v1/companies", &accounts).await;
+    assert_eq!(
+        reply.error_codes(),
+        vec![(
+            "correspondent_account".to_string(),
+            "correspondent_account.key".to_string()
+        )]
+    );
+
+    let reply = app
+        .post("/api/v1/companies", &json!({"name": "No INN"}))
+        .await;
+    assert_eq!(
+        reply.error_codes(),
+        vec![("inns".to_string(), "inns.required".to_string())]
+    );
+    let reply = app
+        .post(
+            "/api/v1/companies",
+            &json!({"name": "X", "inns": ["7707083893"], "password": "x"}),
+        )
+        .await;
+    assert_eq!(
+        reply.status, 422,
+        "unknown fields are refused: {}",
+        reply.text
+    );
+    let reply = app
+        .request(reqwest::Method::POST, "/api/v1/companies")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+}
+
+#[tokio::test]
+async fn account_numbers_are_unique() {
+    let app = TestApp::spawn().await;
+    let mut first = company("First");
+    first["account_number"] = json!("LS-1");
+    app.create_company(first).await;
+    let mut second = company("Second");
+    second["account_number"] = json!("LS-1");
+    let reply = app.post("/api/v1/companies", &second).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.error_codes(),
+        vec![(
+            "account_number".to_string(),
+            "account_number.taken".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn search_finds_by_fragments_ids_requisites_and_phone_digits() {
+    let app = TestApp::spawn().await;
+    app.create_company(full_company()).await;
+    let mut romashka = company("ООО «Ромашка»");
+    romashka["phones"] = json!(["+7 (383) 200-10-20"]);
+    romashka["inns"] = json!(["500100732259"]);
+    let romashka = app.create_company(romashka).await;
+    app.create_company(company("Another Firm")).await;
+
+    let names = |q: String| {
+        let path = format!("/api/v1/companies?sort=name&q={}", urlencode(&q));
+        let app = &app;
+        async move { app.get(&path).await.names() }
+    };
+    for fragment in ["new", "ways", "comp", "NEW WAYS", "ays Comp"] {
+        assert_eq!(
+            names(fragment.into()).await,
+            vec!["New Ways Company"],
+            "fragment {fragment:?}"
+        );
+    }
+    for fragment in ["ромаш", "РОМАШКА", "ашк"] {
+        assert_eq!(
+            names(fragment.into()).await,
+            vec!["ООО «Ромашка»"],
+            "fragment {fragment:?}"
+        );
+    }
+    assert_eq!(names("4951234567".into()).await, vec!["New Ways Company"]);
+    assert_eq!(
+        names("+7 (495) 123-45-67".into()).await,
+        vec!["New Ways Company"]
+    );
+    assert_eq!(
+        names("8127654321".into()).await,
+        vec!["New Ways Company"],
+        "an extra phone number"
+    );
+    assert_eq!(names("3832001020".into()).await, vec!["ООО «Ромашка»"]);
+    assert_eq!(
+        names("78005553535".into()).await,
+        vec!["New Ways Company"],
+        "the multichannel number"
+    );
+    assert_eq!(names("LS-000123".into()).await, vec!["New Ways Company"]);
+    assert_eq!(names("ls-000123".into()).await, vec!["New Ways Company"]);
+    assert_eq!(
+        names("7707083893".into()).await,
+        vec!["Another Firm", "New Ways Company"]
+    );
+    assert_eq!(
+        names("500100732259".into()).await,
+        vec!["New Ways Company", "ООО «Ромашка»"]
+    );
+    assert_eq!(
+        names(id_of(&romashka).to_string()).await,
+        vec!["ООО «Ромашка»"]
+    );
+    assert_eq!(
+        names("nothing like this".into()).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_sort_and_page_in_the_database() {
+    let app = TestApp::spawn().await;
+    let reseller = app
+        .create_company(json!({"name": "Reseller One", "inns": ["7707083893"], "is_reseller": true, "region": "Москва", "macroregion": "Центральный"}))
+        .await;
+    let reseller_id = id_of(&reseller);
+    for (index, name) in ["Charlie", "alpha", "Bravo", "Echo", "delta"]
+        .iter()
+        .enumerate()
+    {
+        let mut body = company(name);
+        body["region"] = json!(if index % 2 == 0 {
+            "Москва"
+        } else {
+            "Новосибирская область"
+        });
+        body["macroregion"] = json!(if index % 2 == 0 {
+            "Центральный"
+        } else {
+            "Сибирский"
+        });
+        body["account_number"] = json!(format!("A-{}", 5 - index));
+        if index == 4 {
+            body["parent_id"] = json!(reseller_id);
+        }
+        app.create_company(body).await;
+    }
+    let reply = app.get("/api/v1/companies?sort=name&parent_id=1").await;
+    assert_eq!(
+        reply.names(),
+        vec!["alpha", "Bravo", "Charlie", "Echo", "Reseller One"]
+    );
+    let reply = app
+        .get("/api/v1/companies?sort=name&dir=desc&parent_id=1")
+        .await;
+    assert_eq!(
+        reply.names(),
+        vec!["Reseller One", "Echo", "Charlie", "Bravo", "alpha"]
+    );
+    let reply = app
+        .get(&format!(
+            "/api/v1/companies?sort=name&region={}",
+            urlencode("Москва")
+        ))
+        .await;
+    assert_eq!(
+        reply.names(),
+        vec!["Bravo", "Charlie", "delta", "Reseller One"]
+    );
+    let reply = app
+        .get(&format!(
+            "/api/v1/companies?sort=name&macroregion={}",
+            urlencode("Сибирский")
+        ))
+        .await;
+    assert_eq!(reply.names(), vec!["alpha", "Echo"]);
+    let reply = app.get("/api/v1/companies?reseller=true").await;
+    assert_eq!(reply.names(), vec!["Reseller One"]);
+    let reply = app
+        .get(&format!("/api/v1/companies?parent_id={reseller_id}"))
+        .await;
+    assert_eq!(reply.names(), vec!["delta"]);
+    let reply = app
+        .get("/api/v1/companies?sort=account_number&parent_id=1")
+        .await;
+    assert_eq!(reply.names()[..4], ["Echo", "Bravo", "alpha", "Charlie"]);
+    let reply = app
+        .get("/api/v1/companies?sort=children_count&dir=desc")
+        .await;
+    assert_eq!(reply.names()[0], "Provider LLC");
+    assert_eq!(reply.names()[1], "Reseller One");
+
+    // Every sort key works both ways.
+    for key in [
+        "id",
+        "name",
+        "account_number",
+        "pbx_number",
+        "tariff",
+        "region",
+        "macroregion",
+        "inn",
+        "children_count",
+        "created_at",
+        "updated_at",
+    ] {
+        for dir in ["asc", "desc"] {
+            let reply = app
+                .get(&format!("/api/v1/companies?sort={key}&dir={dir}"))
+                .await;
+            assert_eq!(reply.status, 200, "sort {key} {dir}");
+            assert_eq!(reply.body["total"], 7);
+        }
+    }
+    let ids = |reply: &kabinet_testkit::Reply| {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let ascending = ids(&app.get("/api/v1/companies?sort=id").await);
+    let mut descending = ids(&app.get("/api/v1/companies?sort=id&dir=desc").await);
+    descending.reverse();
+    assert_eq!(ascending, descending);
+    assert!(ascending.windows(2).all(|w| w[0] < w[1]));
+
+    // Paging keeps the total and walks the whole list without overlap.
+    let mut seen = Vec::new();
+    for offset in [0, 3, 6] {
+        let page = app
+            .get(&format!(
+                "/api/v1/companies?sort=name&limit=3&offset={offset}"
+            ))
+            .await;
+        assert_eq!(page.body["total"], 7);
+        assert_eq!(page.body["limit"], 3);
+        seen.extend(page.names());
+    }
+    assert_eq!(seen.len(), 7);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 7);
+
+    assert_eq!(app.get("/api/v1/companies?sort=password").await.status, 400);
+    assert_eq!(
+        app.get("/api/v1/companies?deleted=sometimes").await.status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn the_tree_allows_children_only_under_resellers_and_one_level_deep() {
+    let app = TestApp::spawn().await;
+    let client = app.create_company(company("Plain Client")).await;
+    let reseller = app
+        .create_company(json!({"name": "Reseller", "inns": ["7707083893"], "is_reseller": true}))
+        .await;
+
+    let mut child = company("Child of a client");
+    child["parent_id"] = client["id"].clone();
+    let reply = app.post("/api/v1/companies", &child).await;
+    assert_eq!(
+        reply.error_codes(),
+        vec![("parent_id".to_string(), "parent.not_reseller".to_string())]
+    );
+
+    let mut affiliate = company("Affiliate");
+    affiliate["parent_id"] = reseller["id"].clone();
+    let affiliate = app.create_company(affiliate).await;
+
+    let mut sub_reseller = company("Affiliate reseller");
+    sub_reseller["parent_id"] = reseller["id"].clone();
+    sub_reseller["is_reseller"] = json!(true);
+    let reply = app.post("/api/v1/companies", &sub_reseller).await;
+    assert_eq!(reply.status, 422);
+    assert!(
+        reply
+            .error_codes()
+            .iter()
+            .any(|(_, code)| code == "reseller.must_be_under_provider"),
+        "{}",
+        reply.text
+    );
+
+    let mut grandchild = company("Grandchild");
+    grandchild["parent_id"] = affiliate["id"].clone();
+    assert_eq!(app.post("/api/v1/companies", &grandchild).await.status, 422);
+
+    let rid = id_of(&reseller);
+    let reply = app
+        .patch(
+            &format!("/api/v1/companies/{rid}"),
+            Some("\"1\""),
+            &json!({"is_reseller": false}),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{rid}")).await.body["children_count"],
+        1
+    );
+
+    // Moving the affiliate under the provider takes it out of the reseller.
+    let aid = id_of(&affiliate);
+    let reply = app
+        .patch(
+            &format!("/api/v1/companies/{aid}"),
+            Some("\"1\""),
+            &json!({"parent_id": 1}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{rid}")).await.body["children_count"],
+        0
+    );
+
+    // A company cannot be placed under itself.
+    let reply = app
+        .patch(
+            &format!("/api/v1/companies/{rid}"),
+            Some("\"1\""),
+            &json!({"parent_id": rid}),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn versions_stop_lost_updates() {
+    let app = TestApp::spawn().await;
+    let created = app.create_company(company("Versioned")).await;
+    let path = format!("/api/v1/companies/{}", id_of(&created));
+
+    let reply = app
+        .patch(&path, None, &json!({"name": "No precondition"}))
+        .await;
+    assert_eq!(reply.status, 428);
+
+    let reply = app
+        .patch(
+            &path,
+            Some("\"1\""),
+            &json!({"name": "First edit", "tariff": "Старт"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("etag"), Some("\"2\""));
+    assert_eq!(reply.body["name"], "First edit");
+    assert_eq!(
+        reply.body["inns"],
+        json!(["7707083893"]),
+        "fields absent from the patch are kept"
+    );
+
+    let reply = app
+        .patch(&path, Some("\"1\""), &json!({"name": "Stale edit"}))
+        .await;
+    assert_eq!(reply.status, 412);
+    assert_eq!(reply.body["code"], "stale_version");
+    assert_eq!(reply.body["current"]["name"], "First edit");
+    assert_eq!(reply.body["current"]["version"], 2);
+
+    let reply = app
+        .patch(&path, Some("\"2\""), &json!({"tariff": null}))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.body["tariff"],
+        Value::Null,
+        "null removes a value (RFC 7396)"
+    );
+
+    let reply = app
+        .patch(&path, Some("\"3\""), &json!({"version": 10}))
+        .await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.error_codes(),
+        vec![("version".to_string(), "read_only".to_string())]
+    );
+
+    // Two writers with the same version: exactly one wins.
+    let (body_a, body_b) = (json!({"name": "Writer A"}), json!({"name": "Writer B"}));
+    let (a, b) = tokio::join!(
+        app.patch(&path, Some("\"3\""), &body_a),
+        app.patch(&path, Some("\"3\""), &body_b)
+    );
+    let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 412]);
+    let winner = if a.status == 200 {
+        "Writer A"
+    } else {
+        "Writer B"
+    };
+    assert_eq!(app.get(&path).await.body["name"], winner);
+}
+
+#[tokio::test]
+async fn soft_delete_cascades_only_when_asked_and_restore_is_exact() {
+    let app = TestApp::spawn().await;
+    let reseller = app
+        .create_company(
+            json!({"name": "Parent Reseller", "inns": ["7707083893"], "is_reseller": true}),
+        )
+        .await;
+    let rid = id_of(&reseller);
+    let mut ids = Vec::new();
+    for name in ["Kid One", "Kid Two", "Kid Three"] {
+        let mut body = company(name);
+        body["parent_id"] = json!(rid);
+        ids.push(id_of(&app.create_company(body).await));
+    }
+    // One child is deleted on its own first: restoring the parent must not bring it back.
+    let reply = app.delete(&format!("/api/v1/companies/{}", ids[2])).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+
+    let reply = app.delete(&format!("/api/v1/companies/{rid}")).await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(reply.body["code"], "company.has_children");
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{rid}")).await.body["deleted_at"],
+        Value::Null
+    );
+
+    let reply = app
+        .delete(&format!("/api/v1/companies/{rid}?cascade=true"))
+        .await;
+    assert_eq!(reply.status, 200);
+    let mut deleted: Vec<i64> = reply.body["deleted_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    deleted.sort();
+    assert_eq!(deleted, vec![rid, ids[0], ids[1]]);
+
+    assert_eq!(
+        app.get("/api/v1/companies").await.names(),
+        vec!["Provider LLC"]
+    );
+    let only = app.get("/api/v1/companies?deleted=only&sort=name").await;
+    assert_eq!(
+        only.names(),
+        vec!["Kid One", "Kid Three", "Kid Two", "Parent Reseller"]
+    );
+    assert_eq!(
+        app.get("/api/v1/companies?deleted=show").await.body["total"],
+        5
+    );
+    let card = app.get(&format!("/api/v1/companies/{rid}")).await;
+    assert_ne!(card.body["deleted_at"], Value::Null);
+    let edit = app
+        .patch(
+            &format!("/api/v1/companies/{rid}"),
+            Some(card.header("etag").unwrap()),
+            &json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(edit.status, 409);
+
+    // A child deleted on its own cannot come back while its parent is deleted.
+    let reply = app
+        .post(&format!("/api/v1/companies/{}/restore", ids[2]), &json!({}))
+        .await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(reply.body["code"], "company.parent_deleted");
+
+    // Restoring any member of a deletion brings back that whole deletion, and nothing else.
+    let reply = app
+        .post(&format!("/api/v1/companies/{}/restore", ids[0]), &json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let mut restored: Vec<i64> = reply.body["restored_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    restored.sort();
+    assert_eq!(restored, vec![rid, ids[0], ids[1]]);
+    let live = app.get("/api/v1/companies?sort=name").await;
+    assert_eq!(
+        live.names(),
+        vec!["Kid One", "Kid Two", "Parent Reseller", "Provider LLC"]
+    );
+
+    let reply = app
+        .post(&format!("/api/v1/companies/{rid}/restore"), &json!({}))
+        .await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(reply.body["code"], "company.not_deleted");
+
+    let reply = app.delete("/api/v1/companies/1").await;
+    assert_eq!(
+        reply.status, 409,
+        "the caller's own company cannot be deleted: {}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn deleted_companies_are_purged_after_retention() {
+    let app = TestApp::spawn().await;
+    let gone = app.create_company(company("Old Client")).await;
+    let kept = app.create_company(company("Live Client")).await;
+    assert_eq!(
+        app.delete(&format!("/api/v1/companies/{}", id_of(&gone)))
+            .await
+            .status,
+        200
+    );
+
+    let now = kabinet_service::now_ms();
+    let purged = app.services.purge_expired(now).await.unwrap();
+    assert!(
+        purged.is_empty(),
+        "a fresh deletion is kept for the retention period"
+    );
+    let purged = app
+        .services
+        .purge_expired(now + 366 * 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(purged, vec![id_of(&gone)]);
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{}", id_of(&gone)))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{}", id_of(&kept)))
+            .await
+            .status,
+        200
+    );
+    let audit = app.get("/api/v1/audit?action=company.purge").await;
+    assert_eq!(audit.body["total"], 1);
+}
+
+#[tokio::test]
+async fn unknown_companies_are_not_found() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/api/v1/companies/999999").await.status, 404);
+    assert_eq!(app.delete("/api/v1/companies/999999").await.status, 404);
+    assert_eq!(app.get("/api/v1/nothing-here").await.status, 404);
+}

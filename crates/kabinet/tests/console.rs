@@ -1,0 +1,443 @@
+//! The console over plain HTTP: forms, CSRF, field errors, stale edits,
+//! confirmations, language. (The browser suite in `browser/` clicks the same
+//! pages in Chromium.)
+
+use kabinet_testkit::{company, TestApp, ADMIN_PASSWORD};
+use reqwest::{Client, StatusCode};
+
+/// The value of `name="csrf"` in a page.
+fn csrf_in(html: &str) -> String {
+    let start =
+        html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(app: &TestApp) -> (Client, String) {
+    let client = browser();
+    let page = client
+        .get(app.url("/login?next=/companies"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page);
+    let response = client
+        .post(app.url("/login"))
+        .form(&[
+            ("login", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/companies"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/companies");
+    let list = client
+        .get(app.url("/companies"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_in(&list);
+    (client, csrf)
+}
+
+#[tokio::test]
+async fn sign_in_form_needs_its_csrf_cookie_and_the_right_password() {
+    let app = TestApp::spawn().await;
+    let stranger = browser();
+    let response = stranger
+        .post(app.url("/login"))
+        .form(&[
+            ("login", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "a cross-site sign-in form is refused"
+    );
+
+    let client = browser();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page);
+    let response = client
+        .post(app.url("/login"))
+        .form(&[
+            ("login", "admin"),
+            ("password", "wrong"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Неверный логин или пароль"),
+        "Russian by default"
+    );
+    assert!(
+        html.contains("value=\"admin\""),
+        "the login is kept in the form"
+    );
+
+    let (client, csrf) = sign_in(&app).await;
+    let page = client
+        .get(app.url("/companies"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"header-company\">Provider LLC<"),
+        "the company name in the header (T3)"
+    );
+
+    // Off-site `next` values are ignored.
+    let other = browser();
+    let page = other
+        .get(app.url("/login?next=//evil.example"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"next\" value=\"/companies\""));
+
+    let out = client
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = client.get(app.url("/companies")).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER, "signed out");
+}
+
+#[tokio::test]
+async fn company_form_shows_field_errors_and_keeps_input() {
+    let app = TestApp::spawn().await;
+    let (client, csrf) = sign_in(&app).await;
+    let response = client
+        .post(app.url("/companies/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Form Co"),
+            ("inns", "7707083894"),
+            ("email", "bad"),
+            ("max_dialogs_per_operator", "many"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("data-field=\"max_dialogs_per_operator\""),
+        "a non-number is caught first"
+    );
+
+    let response = client
+        .post(app.url("/companies/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Form Co"),
+            ("inns", "7707083894"),
+            ("email", "bad"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("data-field=\"inns\""));
+    assert!(html.contains("Неверные контрольные цифры ИНН"));
+    assert!(html.contains("data-field=\"email\""));
+    assert!(
+        html.contains("value=\"7707083894\""),
+        "what was typed stays in the form"
+    );
+    assert_eq!(
+        app.get("/api/v1/companies").await.body["total"],
+        1,
+        "nothing saved"
+    );
+
+    let response = client
+        .post(app.url("/companies/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "<script>alert(1)</script>"),
+            ("inns", "7707083893"),
+            ("phones", "+7 495 123 45 67\n8 812 765 43 21"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let card = client
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !card.contains("<script>alert(1)</script>"),
+        "names are escaped"
+    );
+    assert!(card.contains("&#60;script&#62;"));
+    assert!(card.contains("+7 (495) 123-45-67, +7 (812) 765-43-21"));
+
+    let forged = client
+        .post(app.url("/companies/new"))
+        .form(&[("csrf", "forged"), ("name", "X"), ("inns", "7707083893")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_stale_console_edit_shows_the_saved_values_and_a_second_save_wins() {
+    let app = TestApp::spawn().await;
+    let created = app.create_company(company("Shared Card")).await;
+    let id = created["id"].as_i64().unwrap();
+    let (client, csrf) = sign_in(&app).await;
+    let form = client
+        .get(app.url(&format!("/companies/{id}/edit")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("name=\"version\" value=\"1\""));
+
+    // Someone else saves first.
+    assert_eq!(
+        app.patch(
+            &format!("/api/v1/companies/{id}"),
+            Some("\"1\""),
+            &serde_json::json!({"name": "Renamed Elsewhere"})
+        )
+        .await
+        .status,
+        200
+    );
+
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("version", "1"),
+        ("name", "My Rename"),
+        ("inns", "7707083893"),
+        ("max_dialogs_per_operator", "3000"),
+    ];
+    let response = client
+        .post(app.url(&format!("/companies/{id}/edit")))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("data-testid=\"stale\""));
+    assert!(
+        html.contains("Renamed Elsewhere"),
+        "the saved value is shown"
+    );
+    assert!(
+        html.contains("value=\"My Rename\""),
+        "the person's input is kept"
+    );
+    assert!(
+        html.contains("name=\"version\" value=\"2\""),
+        "saving again knowingly overwrites"
+    );
+
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("version", "2"),
+        ("name", "My Rename"),
+        ("inns", "7707083893"),
+        ("max_dialogs_per_operator", "3000"),
+    ];
+    let response = client
+        .post(app.url(&format!("/companies/{id}/edit")))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{id}")).await.body["name"],
+        "My Rename"
+    );
+}
+
+#[tokio::test]
+async fn delete_and_restore_go_through_confirmation_pages() {
+    let app = TestApp::spawn().await;
+    let reseller = app.create_company(serde_json::json!({"name": "Big Reseller", "inns": ["7707083893"], "is_reseller": true})).await;
+    let rid = reseller["id"].as_i64().unwrap();
+    let mut child = company("Small Affiliate");
+    child["parent_id"] = serde_json::json!(rid);
+    app.create_company(child).await;
+    let (client, csrf) = sign_in(&app).await;
+
+    let confirm = client
+        .get(app.url(&format!("/companies/{rid}/delete")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        confirm.contains("Small Affiliate"),
+        "the children are listed"
+    );
+    assert!(confirm.contains("name=\"cascade\""));
+
+    let refused = client
+        .post(app.url(&format!("/companies/{rid}/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::CONFLICT,
+        "children need the explicit cascade"
+    );
+    let done = client
+        .post(app.url(&format!("/companies/{rid}/delete")))
+        .form(&[("csrf", csrf.as_str()), ("cascade", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/companies?deleted=only").await.body["total"],
+        2
+    );
+
+    let list = client
+        .get(app.url("/companies?deleted=only&partial=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Big Reseller") && list.contains("Small Affiliate"));
+    assert!(
+        !list.contains("<html"),
+        "partial=1 renders only the results block"
+    );
+
+    let restore = client
+        .get(app.url(&format!("/companies/{rid}/restore")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restore.status(), StatusCode::OK);
+    let done = client
+        .post(app.url(&format!("/companies/{rid}/restore")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/companies?deleted=only").await.body["total"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn language_is_switchable_and_remembered() {
+    let app = TestApp::spawn().await;
+    let (client, _) = sign_in(&app).await;
+    let ru = client
+        .get(app.url("/companies"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ru.contains("<html lang=\"ru\">") && ru.contains("Компании"));
+    let switch = client
+        .get(app.url("/lang?set=en&back=%2Fcompanies"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switch.status(), StatusCode::SEE_OTHER);
+    assert!(switch.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("kabinet_lang=en"));
+    let en = client
+        .get(app.url("/companies"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("Companies") && en.contains("Русский")
+    );
+    let evil = client
+        .get(app.url("/lang?set=en&back=https://evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.headers()["location"], "/companies", "no open redirect");
+
+    let api = app
+        .request(reqwest::Method::POST, "/api/v1/companies")
+        .header("accept-language", "en-GB,en;q=0.9")
+        .json(&serde_json::json!({"name": "X", "inns": ["1"]}))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["message"],
+        "An INN has 10 digits (organisation) or 12 (individual)"
+    );
+}
