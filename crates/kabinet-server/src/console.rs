@@ -467,6 +467,7 @@ pub struct CompanyRow {
     pub id: i64,
     pub name: String,
     pub account_number: String,
+    pub pbx_number: String,
     pub inns: String,
     pub multichannel_number: String,
     pub region: String,
@@ -569,6 +570,7 @@ async fn companies_page(
         ("id", "field.id"),
         ("name", "field.name"),
         ("account_number", "field.account_number"),
+        ("pbx_number", "field.pbx_number"),
         ("inn", "field.inn"),
         ("", "field.multichannel_number"),
         ("region", "field.region"),
@@ -623,6 +625,7 @@ async fn companies_page(
             id: r.id,
             name: r.fields.name.clone(),
             account_number: r.fields.account_number.clone().unwrap_or_default(),
+            pbx_number: r.fields.pbx_number.clone().unwrap_or_default(),
             inns: r.fields.inns.join(", "),
             multichannel_number: r
                 .fields
@@ -1489,6 +1492,7 @@ async fn confirm_page(
                         id: r.id,
                         name: r.fields.name.clone(),
                         account_number: r.fields.account_number.clone().unwrap_or_default(),
+                        pbx_number: String::new(),
                         inns: r.fields.inns.join(", "),
                         multichannel_number: String::new(),
                         region: String::new(),
