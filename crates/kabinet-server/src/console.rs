@@ -501,6 +501,7 @@ struct CompaniesPage {
     macroregions: Vec<String>,
     sort: String,
     dir: String,
+    sort_options: Vec<(&'static str, String)>,
     can_create: bool,
 }
 
@@ -572,7 +573,7 @@ async fn companies_page(
         ("account_number", "field.account_number"),
         ("pbx_number", "field.pbx_number"),
         ("inn", "field.inn"),
-        ("", "field.multichannel_number"),
+        ("multichannel_number", "field.multichannel_number"),
         ("region", "field.region"),
         ("macroregion", "field.macroregion"),
         ("tariff", "field.tariff"),
@@ -703,6 +704,10 @@ async fn companies_page(
         } else {
             "asc".into()
         },
+        sort_options: CompanySort::ALL
+            .iter()
+            .map(|(key, _)| (*key, message(ctx.lang, &format!("field.{key}")).to_string()))
+            .collect(),
         can_create: ctx.actor.can(Function::CompaniesCreate),
     };
     render(&page)

@@ -209,6 +209,10 @@ fn page_of(item: &str) -> Value {
 }
 
 fn list_parameters() -> Value {
+    let sort_keys: Vec<&str> = kabinet_store::companies::CompanySort::ALL
+        .iter()
+        .map(|(key, _)| *key)
+        .collect();
     let text = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}});
     json!([
         text("q", "Words of the name (any fragment), id, account number, INN, or phone digits in any formatting"),
@@ -217,7 +221,7 @@ fn list_parameters() -> Value {
         {"name": "reseller", "in": "query", "schema": {"type": "boolean"}},
         {"name": "parent_id", "in": "query", "schema": {"type": "integer"}},
         {"name": "deleted", "in": "query", "schema": {"type": "string", "enum": ["hide", "show", "only"]}},
-        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["id", "name", "account_number", "pbx_number", "tariff", "region", "macroregion", "inn", "children_count", "created_at", "updated_at"]}},
+        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": sort_keys}},
         {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}

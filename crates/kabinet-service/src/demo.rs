@@ -3,6 +3,7 @@
 
 use kabinet_domain::company::{CompanyDraft, RawCompany};
 use kabinet_domain::requisites::{Bik, CorrespondentAccount, Inn, SettlementAccount};
+use kabinet_store::companies::CompanyFields;
 use kabinet_store::{commit, companies};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -162,17 +163,59 @@ fn raw_company(rng: &mut StdRng, serial: u64, is_reseller: bool, parent_id: i64)
     }
 }
 
+/// The generator's state between batches.
+struct Generator {
+    rng: StdRng,
+    provider_id: i64,
+    provider_path: String,
+    serial_base: u64,
+    resellers_wanted: u64,
+    resellers: Vec<(i64, String)>,
+}
+
+type Rows = Vec<(i64, String, CompanyFields)>;
+
+impl Generator {
+    /// Companies `from..to` of the plan, parsed exactly like typed input.
+    fn batch(&mut self, from: u64, to: u64) -> Result<Rows, ServiceError> {
+        let mut rows = Vec::with_capacity((to - from) as usize);
+        for index in from..to {
+            let serial = self.serial_base + index + 1;
+            let id = serial as i64;
+            let make_reseller =
+                (self.resellers.len() as u64) < self.resellers_wanted && index % 100 == 0;
+            let under_reseller =
+                !make_reseller && !self.resellers.is_empty() && self.rng.gen_ratio(1, 5);
+            let (parent_id, parent_path) = if under_reseller {
+                self.resellers[self.rng.gen_range(0..self.resellers.len())].clone()
+            } else {
+                (self.provider_id, self.provider_path.clone())
+            };
+            let raw = raw_company(&mut self.rng, serial, make_reseller, parent_id);
+            let draft = CompanyDraft::parse(&raw).map_err(ServiceError::Validation)?;
+            let path = format!("{parent_path}{id}/");
+            if make_reseller {
+                self.resellers.push((id, path.clone()));
+            }
+            rows.push((id, path, fields_from(&draft, false)));
+        }
+        Ok(rows)
+    }
+}
+
 impl Services {
     /// Adds `plan.companies` companies under the provider: about 1% resellers,
     /// 20% their affiliates, the rest direct clients. Every card passes the
-    /// same parser as a card typed into the console. `progress` is called
-    /// with the number written so far.
+    /// same parser as a card typed into the console. The next batch is
+    /// generated on another thread while the current one is written.
+    /// `progress` is called with the number written so far. Run it while no
+    /// one else adds companies: it chooses the ids itself.
     pub async fn demo_fill(
         &self,
         plan: DemoPlan,
         progress: impl Fn(u64),
     ) -> Result<u64, ServiceError> {
-        const BATCH: u64 = 2_000;
+        const BATCH: u64 = 5_000;
         let provider = {
             let mut conn = self.store.reader().await?;
             companies::provider(&mut conn)
@@ -183,31 +226,35 @@ impl Services {
             let mut conn = self.store.reader().await?;
             companies::max_id(&mut conn).await?
         } as u64;
-        let mut rng = StdRng::seed_from_u64(plan.seed);
-        let resellers_wanted = (plan.companies / 100).max(1).min(plan.companies);
-        let mut resellers: Vec<(i64, String)> = Vec::new();
+        let generator = Generator {
+            rng: StdRng::seed_from_u64(plan.seed),
+            provider_id: provider.id,
+            provider_path: provider.path.clone(),
+            serial_base,
+            resellers_wanted: (plan.companies / 100).max(1).min(plan.companies),
+            resellers: Vec::new(),
+        };
+        let total = plan.companies;
+        let spawn = |mut generator: Generator, from: u64| {
+            tokio::task::spawn_blocking(move || {
+                let to = (from + BATCH).min(total);
+                let rows = generator.batch(from, to);
+                (generator, rows, to)
+            })
+        };
         let mut written = 0u64;
-        while written < plan.companies {
-            let mut tx = self.store.begin().await?;
-            let now = now_ms();
-            let end = (written + BATCH).min(plan.companies);
-            for index in written..end {
-                let serial = serial_base + index + 1;
-                let make_reseller = (resellers.len() as u64) < resellers_wanted && index % 100 == 0;
-                let under_reseller = !make_reseller && !resellers.is_empty() && rng.gen_ratio(1, 5);
-                let (parent_id, parent_path) = if under_reseller {
-                    resellers[rng.gen_range(0..resellers.len())].clone()
-                } else {
-                    (provider.id, provider.path.clone())
-                };
-                let raw = raw_company(&mut rng, serial, make_reseller, parent_id);
-                let draft = CompanyDraft::parse(&raw).map_err(ServiceError::Validation)?;
-                let fields = fields_from(&draft, false);
-                let id = companies::insert(&mut tx, &fields, &parent_path, now).await?;
-                if make_reseller {
-                    resellers.push((id, format!("{parent_path}{id}/")));
-                }
+        let mut pending = (total > 0).then(|| spawn(generator, 0));
+        while let Some(task) = pending.take() {
+            let (generator, rows, end) = task
+                .await
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let rows = rows?;
+            if end < total {
+                pending = Some(spawn(generator, end));
             }
+            let mut tx = self.store.begin().await?;
+            companies::insert_bulk(&mut tx, &rows, now_ms()).await?;
+            companies::sync_id_sequence(&mut tx, self.store.backend()).await?;
             commit(tx).await?;
             written = end;
             progress(written);

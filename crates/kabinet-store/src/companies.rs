@@ -61,7 +61,7 @@ const COLUMNS: &str = "c.id, c.path, c.parent_id, c.is_provider, c.name, c.name_
      c.phone, c.timezone, c.max_dialogs_per_operator, c.tariff, c.is_reseller, c.credit_limit, \
      c.balance_threshold, c.fz230_enabled, c.version, c.created_at, c.updated_at, c.deleted_at, \
      c.deletion_id, c.search_text, \
-     (SELECT COUNT(*) FROM companies ch WHERE ch.parent_id = c.id AND ch.deleted_at IS NULL) AS children_count";
+     c.children_count";
 
 fn list_from_json(row: &AnyRow, name: &str) -> Result<Vec<String>, StoreError> {
     let text: String = col(row, name)?;
@@ -231,6 +231,54 @@ pub async fn insert(
     Ok(id)
 }
 
+/// Inserts many companies whose ids and paths the caller chose (the demo
+/// generator), a few hundred rows per statement. Call
+/// [`sync_id_sequence`] afterwards so later inserts continue after them.
+pub async fn insert_bulk(
+    conn: &mut AnyConnection,
+    rows: &[(i64, String, CompanyFields)],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(10) {
+        let mut sql = Sql::new("INSERT INTO companies (id, path, ");
+        sql.push(&WRITABLE.join(", "));
+        sql.push(", created_at, updated_at) VALUES ");
+        for (index, (id, path, fields)) in chunk.iter().enumerate() {
+            if index > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(*id)
+                .push(", ")
+                .bind(path.clone())
+                .push(", ");
+            bind_fields(&mut sql, fields);
+            sql.push(", ").bind(now).push(", ").bind(now).push(")");
+        }
+        sql.query()
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
+    }
+    Ok(())
+}
+
+/// Moves PostgreSQL's id generator past the largest id (SQLite's
+/// AUTOINCREMENT follows explicit ids by itself).
+pub async fn sync_id_sequence(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('companies', 'id'), (SELECT MAX(id) FROM companies)) AS v",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Writes new fields if the stored version is still `expected_version`.
 /// Returns false when someone else changed the card first.
 pub async fn update(
@@ -265,14 +313,28 @@ pub async fn move_subtree(
     new_path: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE companies SET path = $1 || substr(path, CAST($2 AS INTEGER)) WHERE path LIKE $3",
+        "UPDATE companies SET path = $1 || substr(path, CAST($2 AS INTEGER)) WHERE path >= $3 AND path < $4",
     )
     .bind(new_path.to_string())
     .bind(old_path.chars().count() as i64 + 1)
-    .bind(format!("{old_path}%"))
+    .bind(subtree_bounds(old_path).0)
+    .bind(subtree_bounds(old_path).1)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The half-open range of paths in the subtree at `path` (`/1/5/` gives
+/// `["/1/5/", "/1/50")`: `0` is the character after `/`). A range, unlike
+/// `LIKE 'prefix%'`, is served by the path index on both backends (SQLite
+/// only uses an index for `LIKE` under a case-insensitive collation).
+pub fn subtree_bounds(path: &str) -> (String, String) {
+    // Paths always end with `/`; anything else gets an empty range.
+    let upper = match path.strip_suffix('/') {
+        Some(stem) => format!("{stem}0"),
+        None => path.to_string(),
+    };
+    (path.to_string(), upper)
 }
 
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<CompanyRecord>, StoreError> {
@@ -297,11 +359,14 @@ pub async fn live_descendant_ids(
     conn: &mut AnyConnection,
     path: &str,
 ) -> Result<Vec<i64>, StoreError> {
-    let rows = sqlx::query("SELECT id FROM companies WHERE path LIKE $1 AND path <> $2 AND deleted_at IS NULL ORDER BY id")
-        .bind(format!("{path}%"))
-        .bind(path.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+    let (low, high) = subtree_bounds(path);
+    let rows = sqlx::query(
+        "SELECT id FROM companies WHERE path > $1 AND path < $2 AND deleted_at IS NULL ORDER BY id",
+    )
+    .bind(low)
+    .bind(high)
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter().map(|r| col(r, "id")).collect()
 }
 
@@ -315,11 +380,12 @@ pub async fn soft_delete_subtree(
 ) -> Result<u64, StoreError> {
     let result = sqlx::query(
         "UPDATE companies SET deleted_at = $1, deletion_id = $2, version = version + 1, updated_at = $1 \
-         WHERE path LIKE $3 AND deleted_at IS NULL",
+         WHERE path >= $3 AND path < $4 AND deleted_at IS NULL",
     )
     .bind(now)
     .bind(deletion_id.to_string())
-    .bind(format!("{path}%"))
+    .bind(subtree_bounds(path).0)
+    .bind(subtree_bounds(path).1)
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected())
@@ -398,6 +464,7 @@ pub enum CompanySort {
     Name,
     AccountNumber,
     PbxNumber,
+    MultichannelNumber,
     Tariff,
     Region,
     Macroregion,
@@ -408,11 +475,12 @@ pub enum CompanySort {
 }
 
 impl CompanySort {
-    pub const ALL: [(&'static str, CompanySort); 11] = [
+    pub const ALL: [(&'static str, CompanySort); 12] = [
         ("id", CompanySort::Id),
         ("name", CompanySort::Name),
         ("account_number", CompanySort::AccountNumber),
         ("pbx_number", CompanySort::PbxNumber),
+        ("multichannel_number", CompanySort::MultichannelNumber),
         ("tariff", CompanySort::Tariff),
         ("region", CompanySort::Region),
         ("macroregion", CompanySort::Macroregion),
@@ -440,15 +508,12 @@ impl CompanySort {
             CompanySort::Name => "c.name_sort",
             CompanySort::AccountNumber => "c.account_number",
             CompanySort::PbxNumber => "c.pbx_number",
+            CompanySort::MultichannelNumber => "c.multichannel_number",
             CompanySort::Tariff => "c.tariff",
             CompanySort::Region => "c.region",
             CompanySort::Macroregion => "c.macroregion",
             CompanySort::Inn => "c.first_inn",
-            // An output alias cannot appear inside an ORDER BY expression
-            // on PostgreSQL, so the count is spelled out again.
-            CompanySort::ChildrenCount => {
-                "(SELECT COUNT(*) FROM companies ch WHERE ch.parent_id = c.id AND ch.deleted_at IS NULL)"
-            }
+            CompanySort::ChildrenCount => "c.children_count",
             CompanySort::CreatedAt => "c.created_at",
             CompanySort::UpdatedAt => "c.updated_at",
         }
@@ -476,8 +541,21 @@ pub struct CompanyQuery {
 }
 
 fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
-    sql.push(" WHERE c.path LIKE ")
-        .bind(format!("{}%", query.scope_path));
+    // The tree has one root, the provider: a root scope (`/1/`) covers every
+    // row, and a range over all of them would only make the planner walk
+    // the path index, so it adds no condition.
+    // An empty scope sees nothing: a scope is never "everything" by mistake.
+    let (low, high) = subtree_bounds(&query.scope_path);
+    if query.scope_path.is_empty() {
+        sql.push(" WHERE 1 = 0");
+    } else if query.scope_path.matches('/').count() > 2 {
+        sql.push(" WHERE c.path >= ")
+            .bind(low)
+            .push(" AND c.path < ")
+            .bind(high);
+    } else {
+        sql.push(" WHERE 1 = 1");
+    }
     if query.words.is_empty() {
         if let Some(id) = query.id {
             sql.push(" AND c.id = ").bind(id);
@@ -562,10 +640,11 @@ pub async fn distinct_regions(
     let mut lists = Vec::new();
     for column in ["region", "macroregion"] {
         let sql = format!(
-            "SELECT DISTINCT {column} AS v FROM companies WHERE path LIKE $1 AND {column} IS NOT NULL AND deleted_at IS NULL ORDER BY v LIMIT 500"
+            "SELECT DISTINCT {column} AS v FROM companies WHERE path >= $1 AND path < $2 AND {column} IS NOT NULL AND deleted_at IS NULL ORDER BY v LIMIT 500"
         );
         let rows = sqlx::query(&sql)
-            .bind(format!("{scope_path}%"))
+            .bind(subtree_bounds(scope_path).0)
+            .bind(subtree_bounds(scope_path).1)
             .fetch_all(&mut *conn)
             .await?;
         lists.push(

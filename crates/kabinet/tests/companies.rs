@@ -307,6 +307,7 @@ async fn lists_filter_sort_and_page_in_the_database() {
         "name",
         "account_number",
         "pbx_number",
+        "multichannel_number",
         "tariff",
         "region",
         "macroregion",
@@ -554,6 +555,11 @@ async fn soft_delete_cascades_only_when_asked_and_restore_is_exact() {
         app.get("/api/v1/companies").await.names(),
         vec!["Provider LLC"]
     );
+    assert_eq!(
+        app.get("/api/v1/companies/1").await.body["children_count"],
+        0,
+        "deleted children are not counted"
+    );
     let only = app.get("/api/v1/companies?deleted=only&sort=name").await;
     assert_eq!(
         only.names(),
@@ -598,6 +604,17 @@ async fn soft_delete_cascades_only_when_asked_and_restore_is_exact() {
     assert_eq!(
         live.names(),
         vec!["Kid One", "Kid Two", "Parent Reseller", "Provider LLC"]
+    );
+    let counts: Vec<i64> = live.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["children_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        counts,
+        vec![0, 0, 2, 1],
+        "live children are counted after delete and restore"
     );
 
     let reply = app

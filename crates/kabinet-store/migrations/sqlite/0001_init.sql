@@ -37,7 +37,8 @@ CREATE TABLE companies (
     updated_at INTEGER NOT NULL,
     deleted_at INTEGER,
     deletion_id TEXT,
-    search_text TEXT NOT NULL
+    search_text TEXT NOT NULL,
+    children_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX companies_account_number ON companies(account_number) WHERE account_number IS NOT NULL;
 CREATE UNIQUE INDEX companies_short_id ON companies(short_id) WHERE short_id IS NOT NULL;
@@ -60,6 +61,22 @@ END;
 CREATE TRIGGER companies_fts_update AFTER UPDATE OF search_text ON companies BEGIN
     INSERT INTO companies_fts(companies_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
     INSERT INTO companies_fts(rowid, search_text) VALUES (new.id, new.search_text);
+END;
+
+-- Live children per company, kept by triggers so that a card and every
+-- list row read it instead of counting (the provider has every client).
+CREATE TRIGGER companies_children_insert AFTER INSERT ON companies
+WHEN new.parent_id IS NOT NULL AND new.deleted_at IS NULL BEGIN
+    UPDATE companies SET children_count = children_count + 1 WHERE id = new.parent_id;
+END;
+CREATE TRIGGER companies_children_delete AFTER DELETE ON companies
+WHEN old.parent_id IS NOT NULL AND old.deleted_at IS NULL BEGIN
+    UPDATE companies SET children_count = children_count - 1 WHERE id = old.parent_id;
+END;
+CREATE TRIGGER companies_children_update AFTER UPDATE OF parent_id, deleted_at ON companies
+WHEN old.parent_id IS NOT new.parent_id OR (old.deleted_at IS NULL) <> (new.deleted_at IS NULL) BEGIN
+    UPDATE companies SET children_count = children_count - 1 WHERE id = old.parent_id AND old.deleted_at IS NULL;
+    UPDATE companies SET children_count = children_count + 1 WHERE id = new.parent_id AND new.deleted_at IS NULL;
 END;
 
 CREATE TABLE users (
