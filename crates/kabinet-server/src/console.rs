@@ -1027,6 +1027,7 @@ pub struct ChangedField {
 #[template(path = "company_form.html")]
 struct CompanyFormPage {
     m: Frame,
+    parents: Vec<(i64, String)>,
     action: String,
     cancel_href: String,
     heading: String,
@@ -1111,6 +1112,33 @@ fn form_sections(
     ]
 }
 
+/// Companies that may take children (the provider and resellers), offered
+/// as suggestions for the parent field.
+async fn parent_options(state: &AppState, ctx: &ConsoleCtx) -> Vec<(i64, String)> {
+    let mut options = Vec::new();
+    if let Ok(own) = state
+        .services
+        .company_get(&ctx.actor, ctx.actor.company_id)
+        .await
+    {
+        options.push((own.id, own.fields.name.clone()));
+    }
+    let query = CompanyQuery {
+        is_reseller: Some(true),
+        limit: 500,
+        ..CompanyQuery::default()
+    };
+    if let Ok((resellers, _)) = state.services.company_list(&ctx.actor, query).await {
+        options.extend(
+            resellers
+                .iter()
+                .filter(|r| r.id != ctx.actor.company_id)
+                .map(|r| (r.id, r.fields.name.clone())),
+        );
+    }
+    options
+}
+
 /// Field errors keyed by form input: `inns[1]` is shown on `inns`.
 fn errors_by_input(lang: Lang, errors: &[(String, String)]) -> HashMap<String, String> {
     let mut map: HashMap<String, String> = HashMap::new();
@@ -1134,7 +1162,8 @@ fn errors_by_input(lang: Lang, errors: &[(String, String)]) -> HashMap<String, S
 }
 
 #[allow(clippy::too_many_arguments)]
-fn form_page(
+async fn form_page(
+    state: &AppState,
     ctx: &ConsoleCtx,
     action: String,
     cancel_href: String,
@@ -1148,8 +1177,10 @@ fn form_page(
     let by_input = errors_by_input(lang, errors);
     let mut frame = Frame::new(ctx, "companies", "companies.title");
     frame.title = heading.clone();
+    let parents = parent_options(state, ctx).await;
     let page = CompanyFormPage {
         m: frame,
+        parents,
         action,
         cancel_href,
         heading,
@@ -1170,6 +1201,7 @@ fn form_page(
 }
 
 async fn company_new_page(
+    State(state): State<AppState>,
     ctx: ConsoleCtx,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
@@ -1185,6 +1217,7 @@ async fn company_new_page(
     };
     let heading = message(ctx.lang, "companies.new").to_string();
     form_page(
+        &state,
         &ctx,
         "/companies/new".into(),
         "/companies".into(),
@@ -1194,6 +1227,7 @@ async fn company_new_page(
         None,
         Vec::new(),
     )
+    .await
 }
 
 /// `(field, message code)` pairs for a form.
@@ -1246,16 +1280,20 @@ async fn company_new_submit(
         )
     };
     match form_failure(ctx.lang, failure) {
-        Ok((errors, general)) => form_page(
-            &ctx,
-            "/companies/new".into(),
-            "/companies".into(),
-            heading,
-            &form,
-            &errors,
-            general,
-            Vec::new(),
-        ),
+        Ok((errors, general)) => {
+            form_page(
+                &state,
+                &ctx,
+                "/companies/new".into(),
+                "/companies".into(),
+                heading,
+                &form,
+                &errors,
+                general,
+                Vec::new(),
+            )
+            .await
+        }
         Err(error) => error_page(&ctx, error),
     }
 }
@@ -1276,6 +1314,7 @@ async fn company_edit_page(
     let heading = format!("{}: {}", message(ctx.lang, "action.edit"), dto.name);
     let form = CompanyForm::from_dto(&dto);
     form_page(
+        &state,
         &ctx,
         format!("/companies/{id}/edit"),
         format!("/companies/{id}"),
@@ -1285,6 +1324,7 @@ async fn company_edit_page(
         None,
         Vec::new(),
     )
+    .await
 }
 
 /// Fields whose saved value differs from what the form holds.
@@ -1390,6 +1430,7 @@ async fn company_edit_submit(
     let heading = format!("{}: {}", message(lang, "action.edit"), form.name);
     let Ok(expected) = form.version.trim().parse::<i64>() else {
         return form_page(
+            &state,
             &ctx,
             action,
             cancel,
@@ -1398,7 +1439,8 @@ async fn company_edit_submit(
             &[],
             Some(message(lang, "bad_request").to_string()),
             Vec::new(),
-        );
+        )
+        .await;
     };
     let (raw, number_errors) = form.to_raw();
     if !number_errors.is_empty() {
@@ -1407,6 +1449,7 @@ async fn company_edit_submit(
             .map(|(f, c)| (f, c.to_string()))
             .collect();
         return form_page(
+            &state,
             &ctx,
             action,
             cancel,
@@ -1415,7 +1458,8 @@ async fn company_edit_submit(
             &errors,
             None,
             Vec::new(),
-        );
+        )
+        .await;
     }
     match state
         .services
@@ -1432,19 +1476,34 @@ async fn company_edit_submit(
             };
             let changed = changed_fields(lang, &saved, &form);
             form.version = saved.version.clone();
-            form_page(&ctx, action, cancel, heading, &form, &[], None, changed)
-        }
-        Err(error) => match form_failure(lang, error) {
-            Ok((errors, general)) => form_page(
+            form_page(
+                &state,
                 &ctx,
                 action,
                 cancel,
                 heading,
                 &form,
-                &errors,
-                general,
-                Vec::new(),
-            ),
+                &[],
+                None,
+                changed,
+            )
+            .await
+        }
+        Err(error) => match form_failure(lang, error) {
+            Ok((errors, general)) => {
+                form_page(
+                    &state,
+                    &ctx,
+                    action,
+                    cancel,
+                    heading,
+                    &form,
+                    &errors,
+                    general,
+                    Vec::new(),
+                )
+                .await
+            }
             Err(error) => error_page(&ctx, error),
         },
     }

@@ -317,6 +317,24 @@ async fn delete_and_restore_go_through_confirmation_pages() {
     app.create_company(child).await;
     let (client, csrf) = sign_in(&app).await;
 
+    let form = client
+        .get(app.url("/companies/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains(&format!("<option value=\"{rid}\">Big Reseller</option>")),
+        "resellers are offered as parents"
+    );
+    assert!(form.contains("<option value=\"1\">Provider LLC</option>"));
+    assert!(
+        !form.contains(">Small Affiliate</option>"),
+        "an affiliate cannot take children"
+    );
+
     let confirm = client
         .get(app.url(&format!("/companies/{rid}/delete")))
         .send()
