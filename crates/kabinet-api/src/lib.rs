@@ -405,3 +405,144 @@ mod tests {
         assert!(error.to_string().contains("nmae"), "{error}");
     }
 }
+
+/// A person as the API shows it. The password is never shown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserDto {
+    pub id: i64,
+    pub company_id: i64,
+    pub company_name: String,
+    pub login: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub patronymic: Option<String>,
+    pub full_name_ru: Option<String>,
+    pub full_name_en: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub position: Option<String>,
+    pub kind: String,
+    pub may_open_admin_cabinet: bool,
+    pub chat_enabled: bool,
+    pub status: String,
+    pub has_password: bool,
+    pub must_change_password: bool,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&kabinet_store::users::UserRecord> for UserDto {
+    fn from(u: &kabinet_store::users::UserRecord) -> Self {
+        Self {
+            id: u.id,
+            company_id: u.company_id,
+            company_name: u.company_name.clone(),
+            login: u.login.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            patronymic: u.card.patronymic.clone(),
+            full_name_ru: u.card.full_name_ru.clone(),
+            full_name_en: u.card.full_name_en.clone(),
+            email: u.email.clone(),
+            phone: u.card.phone.clone(),
+            mobile_phone: u.card.mobile_phone.clone(),
+            position: u.card.position.clone(),
+            kind: u.kind.clone(),
+            may_open_admin_cabinet: u.card.may_open_admin_cabinet,
+            chat_enabled: u.card.chat_enabled,
+            status: u.status.clone(),
+            has_password: u.password_hash.is_some(),
+            must_change_password: u.card.must_change_password,
+            version: u.version,
+            created_at: format_time(u.created_at),
+            updated_at: format_time(u.updated_at),
+            deleted_at: u.deleted_at.map(format_time),
+        }
+    }
+}
+
+/// The writable fields of a person: the body of `POST /api/v1/users` and
+/// what a `PATCH` merge patch is applied to. `password` is write-only;
+/// `generate_password` asks the server to choose one and return it once.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserInput {
+    pub company_id: Option<i64>,
+    pub login: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub patronymic: Option<String>,
+    pub full_name_ru: Option<String>,
+    pub full_name_en: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub position: Option<String>,
+    pub kind: Option<String>,
+    pub may_open_admin_cabinet: Option<bool>,
+    pub chat_enabled: Option<bool>,
+    pub status: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+    #[serde(skip_serializing)]
+    pub generate_password: Option<bool>,
+}
+
+/// Fields a client may send but not change on a person.
+pub const USER_READ_ONLY_FIELDS: [&str; 8] =
+    ["id", "company_name", "has_password", "must_change_password", "version", "created_at", "updated_at", "deleted_at"];
+
+impl UserInput {
+    pub fn into_raw(self) -> kabinet_domain::user::RawUser {
+        kabinet_domain::user::RawUser {
+            login: self.login,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            patronymic: self.patronymic,
+            full_name_ru: self.full_name_ru,
+            full_name_en: self.full_name_en,
+            email: self.email,
+            phone: self.phone,
+            mobile_phone: self.mobile_phone,
+            position: self.position,
+            kind: self.kind,
+            may_open_admin_cabinet: self.may_open_admin_cabinet.unwrap_or(false),
+            chat_enabled: self.chat_enabled.unwrap_or(false),
+            status: self.status,
+        }
+    }
+
+    pub fn from_record(u: &kabinet_store::users::UserRecord) -> Self {
+        Self {
+            company_id: Some(u.company_id),
+            login: Some(u.login.clone()),
+            first_name: Some(u.first_name.clone()),
+            last_name: Some(u.last_name.clone()),
+            patronymic: u.card.patronymic.clone(),
+            full_name_ru: u.card.full_name_ru.clone(),
+            full_name_en: u.card.full_name_en.clone(),
+            email: u.email.clone(),
+            phone: u.card.phone.clone(),
+            mobile_phone: u.card.mobile_phone.clone(),
+            position: u.card.position.clone(),
+            kind: Some(u.kind.clone()),
+            may_open_admin_cabinet: Some(u.card.may_open_admin_cabinet),
+            chat_enabled: Some(u.card.chat_enabled),
+            status: Some(u.status.clone()),
+            password: None,
+            generate_password: None,
+        }
+    }
+}
+
+/// A person just created, with the generated password when one was asked for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserCreated {
+    #[serde(flatten)]
+    pub user: UserDto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_password: Option<String>,
+}

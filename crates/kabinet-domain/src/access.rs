@@ -9,6 +9,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Section {
     Companies,
+    Users,
     Audit,
     ApiTokens,
     Outbox,
@@ -22,6 +23,13 @@ pub enum Function {
     CompaniesEdit,
     CompaniesDelete,
     CompaniesRestore,
+    UsersView,
+    UsersCreate,
+    UsersEdit,
+    UsersDelete,
+    UsersRestore,
+    /// Setting others' passwords and ending their sessions.
+    UsersCredentials,
     AuditView,
     /// Managing one's own API tokens.
     ApiTokensOwn,
@@ -30,12 +38,18 @@ pub enum Function {
 
 impl Function {
     /// Every function, in catalog order.
-    pub const ALL: [Function; 8] = [
+    pub const ALL: [Function; 14] = [
         Function::CompaniesView,
         Function::CompaniesCreate,
         Function::CompaniesEdit,
         Function::CompaniesDelete,
         Function::CompaniesRestore,
+        Function::UsersView,
+        Function::UsersCreate,
+        Function::UsersEdit,
+        Function::UsersDelete,
+        Function::UsersRestore,
+        Function::UsersCredentials,
         Function::AuditView,
         Function::ApiTokensOwn,
         Function::OutboxView,
@@ -48,6 +62,12 @@ impl Function {
             | Function::CompaniesEdit
             | Function::CompaniesDelete
             | Function::CompaniesRestore => Section::Companies,
+            Function::UsersView
+            | Function::UsersCreate
+            | Function::UsersEdit
+            | Function::UsersDelete
+            | Function::UsersRestore
+            | Function::UsersCredentials => Section::Users,
             Function::AuditView => Section::Audit,
             Function::ApiTokensOwn => Section::ApiTokens,
             Function::OutboxView => Section::Outbox,
@@ -62,6 +82,12 @@ impl Function {
             Function::CompaniesEdit => "companies.edit",
             Function::CompaniesDelete => "companies.delete",
             Function::CompaniesRestore => "companies.restore",
+            Function::UsersView => "users.view",
+            Function::UsersCreate => "users.create",
+            Function::UsersEdit => "users.edit",
+            Function::UsersDelete => "users.delete",
+            Function::UsersRestore => "users.restore",
+            Function::UsersCredentials => "users.credentials",
             Function::AuditView => "audit.view",
             Function::ApiTokensOwn => "api_tokens.own",
             Function::OutboxView => "outbox.view",

@@ -10,5 +10,6 @@ pub mod error;
 pub mod money;
 pub mod requisites;
 pub mod text;
+pub mod user;
 
 pub use error::FieldError;

@@ -416,3 +416,221 @@ pub async fn audit_list(
         offset,
     }))
 }
+
+// ---------------------------------------------------------------------------
+// People.
+
+/// Reads the user list parameters (`q`, `company_id`, `kind`, `status`,
+/// `deleted`, `sort`, `dir`, `limit`, `offset` or `page`). The scope is
+/// filled in by the use case.
+pub(crate) fn user_query_from(
+    params: &HashMap<String, String>,
+    default_limit: i64,
+) -> Result<kabinet_store::users::UserQuery, (String, String)> {
+    use kabinet_store::companies::DeletedFilter;
+    use kabinet_store::users::{UserQuery, UserSort};
+    let text = |name: &str| params.get(name).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let number = |name: &str| -> Result<Option<i64>, (String, String)> {
+        match text(name) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| (name.to_string(), "must be a whole number".to_string())),
+        }
+    };
+    let mut query = UserQuery::default();
+    if let Some(terms) = text("q").and_then(|q| kabinet_domain::company::SearchTerms::parse(&q)) {
+        query.words = terms.words;
+        query.id = terms.id;
+    }
+    query.company_id = number("company_id")?;
+    query.kind = match text("kind") {
+        None => None,
+        Some(kind) => Some(
+            kabinet_domain::user::UserKind::parse(&kind)
+                .map_err(|_| ("kind".to_string(), "must be staff, client_user, account_admin or group_admin".to_string()))?
+                .key()
+                .to_string(),
+        ),
+    };
+    query.status = match text("status").as_deref() {
+        None => None,
+        Some(s @ ("active" | "blocked")) => Some(s.to_string()),
+        Some(_) => return Err(("status".into(), "must be active or blocked".into())),
+    };
+    query.deleted = match text("deleted").as_deref() {
+        None | Some("hide") => DeletedFilter::Hide,
+        Some("show") => DeletedFilter::Show,
+        Some("only") => DeletedFilter::Only,
+        Some(_) => return Err(("deleted".into(), "must be hide, show or only".into())),
+    };
+    if let Some(sort) = text("sort") {
+        query.sort = UserSort::parse(&sort).ok_or_else(|| {
+            let keys: Vec<&str> = UserSort::ALL.iter().map(|(k, _)| *k).collect();
+            ("sort".to_string(), format!("must be one of {}", keys.join(", ")))
+        })?;
+    }
+    query.descending = match text("dir").as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(("dir".into(), "must be asc or desc".into())),
+    };
+    query.limit = number("limit")?.unwrap_or(default_limit).clamp(1, 500);
+    query.offset = match (number("offset")?, number("page")?) {
+        (Some(offset), _) => offset.max(0),
+        (None, Some(page)) => (page.max(1) - 1) * query.limit,
+        (None, None) => 0,
+    };
+    Ok(query)
+}
+
+fn user_response(status: StatusCode, record: &kabinet_store::users::UserRecord, generated_password: Option<String>) -> Response {
+    let body = kabinet_api::UserCreated { user: kabinet_api::UserDto::from(record), generated_password };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::ETAG, etag(record.version));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::CREATED {
+        if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", record.id)) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
+}
+
+pub async fn users_list(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<kabinet_api::UserDto>>> {
+    let query = user_query_from(&params, 50).map_err(|(field, detail)| {
+        let mut error = ApiError::bad_request(format!("{field}: {detail}"));
+        error.lang = ctx.lang;
+        error
+    })?;
+    let (limit, offset) = (query.limit, query.offset);
+    let (items, total) = state.services.user_list(&ctx.actor, query).await.map_err(service_error(ctx.lang))?;
+    Ok(Json(Page { items: items.iter().map(kabinet_api::UserDto::from).collect(), total, limit, offset }))
+}
+
+pub async fn users_get(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<Response> {
+    let record = state.services.user_get(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+    Ok(user_response(StatusCode::OK, &record, None))
+}
+
+pub async fn users_create(State(state): State<AppState>, ctx: ApiCtx, body: Bytes) -> ApiResult<Response> {
+    use kabinet_service::users::InitialPassword;
+    let input: kabinet_api::UserInput = json_body(&body)?;
+    let password = match (input.password.clone(), input.generate_password.unwrap_or(false)) {
+        (Some(_), true) => return Err(ApiError::bad_request("send either password or generate_password, not both")),
+        (Some(p), false) => InitialPassword::Given(p),
+        (None, true) => InitialPassword::Generate,
+        (None, false) => InitialPassword::None,
+    };
+    let company_id = input.company_id;
+    let created = state
+        .services
+        .user_create(&ctx.actor, company_id, input.into_raw(), password)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(user_response(StatusCode::CREATED, &created.user, created.generated_password))
+}
+
+pub async fn users_patch(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let lang = ctx.lang;
+    let Some(expected) = if_match(&headers)? else {
+        let mut error = ApiError::new(StatusCode::PRECONDITION_REQUIRED, "precondition_required")
+            .detail("send If-Match with the ETag of the version you edited");
+        error.lang = lang;
+        return Err(error);
+    };
+    let patch: serde_json::Value = json_body(&body)?;
+    let Some(patch_map) = patch.as_object() else {
+        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+    };
+    let current = state.services.user_get(&ctx.actor, id).await.map_err(service_error(lang))?;
+    let writable = ["company_id", "login", "first_name", "last_name", "patronymic", "full_name_ru", "full_name_en", "email", "phone", "mobile_phone", "position", "kind", "may_open_admin_cabinet", "chat_enabled", "status", "password"];
+    let mut field_errors = Vec::new();
+    for key in patch_map.keys() {
+        let code = if kabinet_api::USER_READ_ONLY_FIELDS.contains(&key.as_str()) {
+            "read_only"
+        } else if !writable.contains(&key.as_str()) {
+            "unknown_field"
+        } else {
+            continue;
+        };
+        field_errors.push(kabinet_api::FieldProblem { field: key.clone(), code: code.to_string(), message: code.replace('_', " ") });
+    }
+    if !field_errors.is_empty() {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        error.errors = field_errors;
+        error.lang = lang;
+        return Err(error);
+    }
+    let mut merged = serde_json::to_value(kabinet_api::UserInput::from_record(&current)).unwrap_or_default();
+    merge_patch(&mut merged, &patch);
+    let input: kabinet_api::UserInput = serde_json::from_value(merged).map_err(|e| {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").detail(e.to_string());
+        error.lang = lang;
+        error
+    })?;
+    let password = input.password.clone();
+    let company_id = input.company_id;
+    match state.services.user_update(&ctx.actor, id, Some(expected), company_id, input.into_raw(), password).await {
+        Ok(record) => Ok(user_response(StatusCode::OK, &record, None)),
+        Err(kabinet_service::ServiceError::Stale) => {
+            let mut error = ApiError::from_service(kabinet_service::ServiceError::Stale, lang)
+                .detail("the user changed since you read it; the current version is in `current`");
+            if let Ok(fresh) = state.services.user_get(&ctx.actor, id).await {
+                error.current = serde_json::to_value(kabinet_api::UserDto::from(&fresh)).ok();
+            }
+            Err(error)
+        }
+        Err(e) => Err(ApiError::from_service(e, lang)),
+    }
+}
+
+pub async fn users_delete(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let expected = if_match(&headers)?;
+    state.services.user_delete(&ctx.actor, id, expected).await.map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn users_restore(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<Response> {
+    let record = state.services.user_restore(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+    Ok(user_response(StatusCode::OK, &record, None))
+}
+
+/// A session as listed: never its secret.
+#[derive(serde::Serialize)]
+pub struct SessionDto {
+    created_at: String,
+    last_seen_at: String,
+    expires_at: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+pub async fn user_sessions(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<Json<Page<SessionDto>>> {
+    let sessions = state.services.user_sessions(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+    let items: Vec<SessionDto> = sessions
+        .iter()
+        .map(|s| SessionDto {
+            created_at: kabinet_api::format_time(s.created_at),
+            last_seen_at: kabinet_api::format_time(s.last_seen_at),
+            expires_at: kabinet_api::format_time(s.expires_at),
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+        })
+        .collect();
+    let total = items.len() as i64;
+    Ok(Json(Page { items, total, limit: total, offset: 0 }))
+}
+
+pub async fn user_sessions_end(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    state.services.user_sessions_end(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}

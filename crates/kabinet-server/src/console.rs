@@ -150,7 +150,7 @@ pub struct Frame {
 }
 
 impl Frame {
-    fn new(ctx: &ConsoleCtx, nav: &'static str, title_key: &str) -> Self {
+    pub(crate) fn new(ctx: &ConsoleCtx, nav: &'static str, title_key: &str) -> Self {
         Frame {
             lang: ctx.lang,
             title: message(ctx.lang, title_key).to_string(),
@@ -180,7 +180,7 @@ impl Frame {
         }
     }
 
-    fn with_flash(mut self, params: &HashMap<String, String>) -> Self {
+    pub(crate) fn with_flash(mut self, params: &HashMap<String, String>) -> Self {
         self.flash = params
             .get("flash")
             .filter(|key| key.starts_with("flash.") && message(self.lang, key) != key.as_str())
@@ -212,7 +212,7 @@ impl Frame {
     }
 }
 
-fn render(template: &impl Template) -> Response {
+pub(crate) fn render(template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => Html(html).into_response(),
         Err(error) => {
@@ -232,7 +232,7 @@ struct ErrorPage {
 }
 
 /// Shows a use-case error as a page.
-fn error_page(ctx: &ConsoleCtx, error: ServiceError) -> Response {
+pub(crate) fn error_page(ctx: &ConsoleCtx, error: ServiceError) -> Response {
     let lang = ctx.lang;
     let (status, key, detail) = match &error {
         ServiceError::Forbidden(function) => (
@@ -275,7 +275,7 @@ fn error_page(ctx: &ConsoleCtx, error: ServiceError) -> Response {
     response
 }
 
-fn csrf_failed(ctx: &ConsoleCtx) -> Response {
+pub(crate) fn csrf_failed(ctx: &ConsoleCtx) -> Response {
     let page = ErrorPage {
         m: Frame::new(ctx, "", "csrf"),
         status: 403,
@@ -520,7 +520,7 @@ struct CompanyResults {
 }
 
 /// The list URL with some parameters replaced.
-fn list_href(params: &HashMap<String, String>, changes: &[(&str, String)]) -> String {
+pub(crate) fn list_href(params: &HashMap<String, String>, changes: &[(&str, String)]) -> String {
     let mut pairs: Vec<(String, String)> = params
         .iter()
         .filter(|(k, v)| !v.is_empty() && k.as_str() != "partial" && k.as_str() != "flash")
@@ -714,7 +714,7 @@ async fn companies_page(
 }
 
 /// A stored E.164 number as people read it.
-fn display_phone(e164: &str) -> String {
+pub(crate) fn display_phone(e164: &str) -> String {
     kabinet_domain::text::Phone::parse(e164)
         .map(|p| p.to_string())
         .unwrap_or_else(|_| e164.to_string())

@@ -82,6 +82,19 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "parent.cycle" => ("Компания не может находиться внутри самой себя", "A company cannot be placed inside itself"),
         "reseller.must_be_under_provider" => ("Реселлер может быть только компанией верхнего уровня: у зависимой компании не может быть своих", "A reseller must sit directly under the provider: an affiliate may not have affiliates"),
         "reseller.has_children" => ("У компании есть дочерние компании: сначала перенесите или удалите их", "The company has child companies: move or delete them first"),
+        "login.characters" => ("Логин: только латинские буквы и цифры", "A login has Latin letters and digits only"),
+        "login.too_long" => ("Логин — не длиннее 20 символов", "A login has at most 20 characters"),
+        "login.taken" => ("Такой логин уже есть", "This login is already taken"),
+        "kind.invalid" => ("Неизвестный тип пользователя", "Unknown kind of user"),
+        "status.invalid" => ("Неизвестное состояние", "Unknown status"),
+        "company.not_found" => ("Компания не найдена", "The company was not found"),
+        "password.common" => ("Этот пароль слишком распространён: выберите другой", "This password is too common: choose another"),
+        "user.deleted" => ("Пользователь удалён: восстановите его, чтобы изменить", "The user is deleted: restore them to edit"),
+        "user.already_deleted" => ("Пользователь уже удалён", "The user is already deleted"),
+        "user.not_deleted" => ("Пользователь не удалён", "The user is not deleted"),
+        "user.cannot_delete_self" => ("Нельзя удалить самого себя", "You cannot delete yourself"),
+        "user.cannot_block_self" => ("Нельзя заблокировать самого себя", "You cannot block yourself"),
+        "user.company_deleted" => ("Компания пользователя удалена: сначала восстановите её", "The user's company is deleted: restore it first"),
         "password.too_short" => ("Пароль короче 8 символов", "The password is shorter than 8 characters"),
         "password.too_long" => ("Пароль длиннее 256 символов", "The password is longer than 256 characters"),
         // Problem titles.
@@ -223,6 +236,9 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "tokens.usage" => ("Передавайте токен в заголовке Authorization: Bearer <токен>.", "Send the token as Authorization: Bearer <token>."),
         "confirm.revoke" => ("Отозвать токен? Программы, которые им пользуются, потеряют доступ.", "Revoke the token? Programs using it lose access."),
         "lang.switch" => ("English", "Русский"),
+        // Console texts of the people pages (console_users.rs) go below.
+        // -- users texts start --
+        // -- users texts end --
         _ => return None,
     })
 }

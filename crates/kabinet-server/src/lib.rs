@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The HTTP surface of Kabinet: the only crate that knows HTTP.
 //!
 //! REST handlers under `/api/v1`, the server-rendered console under `/`,
@@ -6,6 +7,7 @@
 
 mod api;
 mod console;
+mod console_users;
 mod error;
 mod extract;
 mod i18n;
@@ -68,6 +70,16 @@ pub fn router(state: AppState) -> Router {
                 .delete(api::companies_delete),
         )
         .route("/companies/{id}/restore", post(api::companies_restore))
+        .route("/users", get(api::users_list).post(api::users_create))
+        .route(
+            "/users/{id}",
+            get(api::users_get).patch(api::users_patch).delete(api::users_delete),
+        )
+        .route("/users/{id}/restore", post(api::users_restore))
+        .route(
+            "/users/{id}/sessions",
+            get(api::user_sessions).delete(api::user_sessions_end),
+        )
         .route("/tokens", get(api::tokens_list).post(api::tokens_create))
         .route("/tokens/{id}", delete(api::tokens_delete))
         .route("/audit", get(api::audit_list))
@@ -84,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(metrics::readyz))
         .route("/metrics", get(metrics::metrics))
         .merge(console::routes())
+        .merge(console_users::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

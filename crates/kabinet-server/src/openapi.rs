@@ -174,6 +174,41 @@ fn sample_record() -> CompanyRecord {
     }
 }
 
+/// A person with every field filled.
+fn sample_user() -> kabinet_store::users::UserRecord {
+    let text = |v: &str| Some(v.to_string());
+    kabinet_store::users::UserRecord {
+        id: 7,
+        company_id: 2,
+        login: "ipetrov".into(),
+        first_name: "Иван".into(),
+        last_name: "Петров".into(),
+        email: text("ivan@example.ru"),
+        kind: "account_admin".into(),
+        full_access: false,
+        password_hash: text("x"),
+        status: "active".into(),
+        version: 1,
+        card: kabinet_store::users::UserCard {
+            patronymic: text("Сергеевич"),
+            full_name_ru: text("Петров Иван Сергеевич"),
+            full_name_en: text("Ivan Petrov"),
+            phone: text("+74951234567"),
+            mobile_phone: text("+79161234567"),
+            position: text("Директор"),
+            may_open_admin_cabinet: true,
+            chat_enabled: true,
+            must_change_password: false,
+        },
+        company_name: "New Ways Company".into(),
+        company_path: "/1/2/".into(),
+        created_at: 0,
+        updated_at: 0,
+        deleted_at: Some(0),
+        deletion_id: None,
+    }
+}
+
 /// A JSON schema for an object, with property types read off a sample value.
 fn schema_of(sample: &Value, required: &[&str]) -> Value {
     let mut properties = Map::new();
@@ -233,6 +268,9 @@ pub fn document() -> Value {
     let record = sample_record();
     let company_sample = serde_json::to_value(CompanyDto::from(&record)).unwrap_or_default();
     let input_sample = serde_json::to_value(CompanyInput::from_record(&record)).unwrap_or_default();
+    let user = sample_user();
+    let user_sample = serde_json::to_value(kabinet_api::UserDto::from(&user)).unwrap_or_default();
+    let user_input_sample = serde_json::to_value(kabinet_api::UserInput::from_record(&user)).unwrap_or_default();
     let mut paths = Map::new();
     for op in OPERATIONS {
         let mut operation = json!({
@@ -291,6 +329,14 @@ pub fn document() -> Value {
                 "Company": schema_of(&company_sample, &["id", "name", "version"]),
                 "CompanyInput": schema_of(&input_sample, &[]),
                 "CompanyPage": page_of("Company"),
+                "User": schema_of(&user_sample, &["id", "login", "first_name", "last_name", "version"]),
+                "UserInput": {
+                    "allOf": [schema_of(&user_input_sample, &[])],
+                    "properties": {"password": {"type": "string", "format": "password", "writeOnly": true}, "generate_password": {"type": "boolean", "writeOnly": true}}
+                },
+                "UserPage": page_of("User"),
+                "Session": {"type": "object", "properties": {"created_at": {"type": "string"}, "last_seen_at": {"type": "string"}, "expires_at": {"type": "string"}, "ip": {"type": ["string", "null"]}, "user_agent": {"type": ["string", "null"]}}},
+                "SessionPage": page_of("Session"),
                 "LoginRequest": {"type": "object", "required": ["login", "password"], "properties": {"login": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
                 "LoginResponse": {"type": "object", "properties": {"user_id": {"type": "integer"}, "login": {"type": "string"}, "csrf_token": {"type": "string"}}},
                 "Me": {"type": "object", "properties": {"user_id": {"type": "integer"}, "login": {"type": "string"}, "name": {"type": "string"}, "company_id": {"type": "integer"}, "company_name": {"type": "string"}, "full_access": {"type": "boolean"}, "functions": {"type": "array", "items": {"type": "string"}}}},

@@ -16,8 +16,6 @@ use sha2::{Digest, Sha256};
 use crate::{now_ms, Actor, Origin, ServiceError, Services};
 
 const TOKEN_PREFIX: &str = "kab_";
-const MIN_PASSWORD_CHARS: usize = 8;
-const MAX_PASSWORD_CHARS: usize = 256;
 
 /// A fresh random secret: 32 bytes as 64 hex characters.
 pub fn random_secret() -> String {
@@ -97,17 +95,8 @@ fn dummy_hash() -> &'static str {
 /// Checks a new password (length only, per NIST SP 800-63B; the breached
 /// list comes with the people issue).
 pub fn check_new_password(password: &str) -> Result<(), ServiceError> {
-    let chars = password.chars().count();
-    let code = if chars < MIN_PASSWORD_CHARS {
-        "password.too_short"
-    } else if chars > MAX_PASSWORD_CHARS {
-        "password.too_long"
-    } else {
-        return Ok(());
-    };
-    Err(ServiceError::Validation(vec![
-        kabinet_domain::FieldError::new("password", code),
-    ]))
+    kabinet_domain::user::check_password(password)
+        .map_err(|code| ServiceError::Validation(vec![kabinet_domain::FieldError::new("password", code)]))
 }
 
 /// A new session: the cookie value (shown to the browser only) and its CSRF token.

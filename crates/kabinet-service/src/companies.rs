@@ -445,6 +445,19 @@ impl Services {
     pub async fn purge_expired(&self, now: i64) -> Result<Vec<i64>, ServiceError> {
         let cutoff = now - self.settings.retention_days * 86_400_000;
         let mut tx = self.store.begin().await?;
+        let purged_users = kabinet_store::users::purge_deleted_before(&mut tx, cutoff).await?;
+        for id in &purged_users {
+            let entry = kabinet_store::audit::AuditEntry {
+                at: now,
+                actor_login: Some("system".to_string()),
+                action: "user.purge".to_string(),
+                entity_type: "user".to_string(),
+                entity_id: Some(id.to_string()),
+                details: Some(format!("retention of {} days passed", self.settings.retention_days)),
+                ..Default::default()
+            };
+            audit_store::insert(&mut tx, &entry).await?;
+        }
         let purged = companies::purge_deleted_before(&mut tx, cutoff).await?;
         for id in &purged {
             let entry = kabinet_store::audit::AuditEntry {

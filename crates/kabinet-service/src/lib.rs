@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod demo;
+pub mod users;
 
 use kabinet_domain::access::{Function, Grants};
 use kabinet_domain::FieldError;

@@ -428,8 +428,7 @@ pub async fn purge_deleted_before(
     loop {
         let rows = sqlx::query(
             "SELECT id FROM companies c WHERE c.deleted_at IS NOT NULL AND c.deleted_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM companies ch WHERE ch.parent_id = c.id) \
-             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.company_id = c.id) LIMIT 500",
+             AND NOT EXISTS (SELECT 1 FROM companies ch WHERE ch.parent_id = c.id) LIMIT 500",
         )
         .bind(cutoff)
         .fetch_all(&mut *conn)
@@ -439,6 +438,14 @@ pub async fn purge_deleted_before(
         }
         for row in &rows {
             let id: i64 = col(row, "id")?;
+            // The people of a purged company go with it.
+            for statement in [
+                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
+                "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
+                "DELETE FROM users WHERE company_id = $1",
+            ] {
+                sqlx::query(statement).bind(id).execute(&mut *conn).await?;
+            }
             sqlx::query("DELETE FROM companies WHERE id = $1")
                 .bind(id)
                 .execute(&mut *conn)

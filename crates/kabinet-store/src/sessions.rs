@@ -215,3 +215,36 @@ pub async fn revoke_token(
         .await?;
     Ok(Some(token))
 }
+
+/// A session as its owner and admins see it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Live sessions of a user, most recently used first.
+pub async fn sessions_of_user(conn: &mut AnyConnection, user_id: i64, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC LIMIT 200",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SessionInfo {
+                created_at: crate::db::col(row, "created_at")?,
+                last_seen_at: crate::db::col(row, "last_seen_at")?,
+                expires_at: crate::db::col(row, "expires_at")?,
+                ip: crate::db::col(row, "ip")?,
+                user_agent: crate::db::col(row, "user_agent")?,
+            })
+        })
+        .collect()
+}

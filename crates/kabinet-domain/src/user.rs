@@ -1,0 +1,314 @@
+//! People: the user card, login rules and the password policy.
+
+use crate::error::{FieldError, FieldErrors};
+use crate::text::{optional_text, required_text, search_fold, Email, Phone};
+
+/// Login length limit (M6, B5).
+pub const LOGIN_MAX: usize = 20;
+/// Shortest password accepted (NIST SP 800-63B: at least 8 for
+/// user-chosen secrets).
+pub const PASSWORD_MIN: usize = 8;
+/// Longest password accepted; NIST asks that at least 64 be allowed.
+pub const PASSWORD_MAX: usize = 256;
+
+/// What kind of person a user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserKind {
+    /// The provider's own staff.
+    Staff,
+    /// An ordinary user of a client company.
+    ClientUser,
+    /// A client company's account administrator (signs in by account number, L1).
+    AccountAdmin,
+    /// The administrator of a group company (M6).
+    GroupAdmin,
+}
+
+impl UserKind {
+    pub const ALL: [UserKind; 4] = [UserKind::Staff, UserKind::ClientUser, UserKind::AccountAdmin, UserKind::GroupAdmin];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            UserKind::Staff => "staff",
+            UserKind::ClientUser => "client_user",
+            UserKind::AccountAdmin => "account_admin",
+            UserKind::GroupAdmin => "group_admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        Self::ALL.into_iter().find(|k| k.key() == raw.trim()).ok_or("kind.invalid")
+    }
+}
+
+/// A person's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    Blocked,
+}
+
+impl UserStatus {
+    pub fn key(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Blocked => "blocked",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        match raw.trim() {
+            "active" => Ok(UserStatus::Active),
+            "blocked" => Ok(UserStatus::Blocked),
+            _ => Err("status.invalid"),
+        }
+    }
+}
+
+/// A login: Latin letters and digits, at most 20 characters (M6, B5).
+/// Logins are unique without regard to case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login(String);
+
+impl Login {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("required");
+        }
+        if value.chars().count() > LOGIN_MAX {
+            return Err("login.too_long");
+        }
+        if !value.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err("login.characters");
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is checked on.
+    pub fn folded(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// Passwords that are refused whatever their length: the most common
+/// choices and their obvious variants (NIST SP 800-63B 5.1.1.2). The list
+/// ships in the binary.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Checks a new password against the policy: length only, no composition
+/// rules, and not a commonly used password.
+pub fn check_password(password: &str) -> Result<(), &'static str> {
+    let length = password.chars().count();
+    if length < PASSWORD_MIN {
+        return Err("password.too_short");
+    }
+    if length > PASSWORD_MAX {
+        return Err("password.too_long");
+    }
+    let folded = password.to_lowercase();
+    if COMMON_PASSWORDS.lines().map(str::trim).any(|common| !common.is_empty() && common == folded) {
+        return Err("password.common");
+    }
+    if folded.chars().all(|c| Some(c) == folded.chars().next()) {
+        return Err("password.common");
+    }
+    Ok(())
+}
+
+/// A user card as typed: every field optional text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawUser {
+    pub login: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub patronymic: Option<String>,
+    pub full_name_ru: Option<String>,
+    pub full_name_en: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub position: Option<String>,
+    pub kind: Option<String>,
+    pub may_open_admin_cabinet: bool,
+    pub chat_enabled: bool,
+    pub status: Option<String>,
+}
+
+/// A user card whose every field is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDraft {
+    pub login: Login,
+    pub first_name: String,
+    pub last_name: String,
+    pub patronymic: Option<String>,
+    pub full_name_ru: Option<String>,
+    pub full_name_en: Option<String>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+    pub mobile_phone: Option<Phone>,
+    pub position: Option<String>,
+    pub kind: UserKind,
+    pub may_open_admin_cabinet: bool,
+    pub chat_enabled: bool,
+    pub status: UserStatus,
+}
+
+const NAME_MAX: usize = 100;
+
+impl UserDraft {
+    /// Checks every field and reports every problem at once.
+    pub fn parse(raw: &RawUser) -> Result<Self, Vec<FieldError>> {
+        let mut errors = FieldErrors::default();
+        let login = errors.check("login", Login::parse(raw.login.as_deref().unwrap_or("")));
+        let first_name = errors.check("first_name", required_text(raw.first_name.as_deref().unwrap_or(""), NAME_MAX));
+        let last_name = errors.check("last_name", required_text(raw.last_name.as_deref().unwrap_or(""), NAME_MAX));
+        let text = |errors: &mut FieldErrors, field: &str, value: &Option<String>, max: usize| {
+            errors.check(field, optional_text(value.as_deref(), max)).flatten()
+        };
+        let patronymic = text(&mut errors, "patronymic", &raw.patronymic, NAME_MAX);
+        let full_name_ru = text(&mut errors, "full_name_ru", &raw.full_name_ru, 300);
+        let full_name_en = text(&mut errors, "full_name_en", &raw.full_name_en, 300);
+        let position = text(&mut errors, "position", &raw.position, 200);
+        let email = match raw.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(value) => errors.check("email", Email::parse(value)),
+        };
+        let phone_of = |errors: &mut FieldErrors, field: &str, value: &Option<String>| match value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(v) => errors.check(field, Phone::parse(v)),
+        };
+        let phone = phone_of(&mut errors, "phone", &raw.phone);
+        let mobile_phone = phone_of(&mut errors, "mobile_phone", &raw.mobile_phone);
+        let kind = match raw.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            None => Some(UserKind::ClientUser),
+            Some(value) => errors.check("kind", UserKind::parse(value)),
+        };
+        let status = match raw.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Some(UserStatus::Active),
+            Some(value) => errors.check("status", UserStatus::parse(value)),
+        };
+        if !errors.is_empty() {
+            return Err(errors.0);
+        }
+        let (Some(login), Some(first_name), Some(last_name), Some(kind), Some(status)) =
+            (login, first_name, last_name, kind, status)
+        else {
+            return Err(errors.0);
+        };
+        Ok(Self {
+            login,
+            first_name,
+            last_name,
+            patronymic,
+            full_name_ru,
+            full_name_en,
+            email,
+            phone,
+            mobile_phone,
+            position,
+            kind,
+            may_open_admin_cabinet: raw.may_open_admin_cabinet,
+            chat_enabled: raw.chat_enabled,
+            status,
+        })
+    }
+
+    /// The name people see: "Last First Patronymic".
+    pub fn display_name(&self) -> String {
+        [Some(self.last_name.as_str()), Some(self.first_name.as_str()), self.patronymic.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// What user search matches: names, login, e-mail and phone digits.
+    pub fn search_text(&self) -> String {
+        let mut parts = vec![self.display_name(), self.login.as_str().to_string()];
+        parts.extend(self.full_name_ru.clone());
+        parts.extend(self.full_name_en.clone());
+        parts.extend(self.email.as_ref().map(|e| e.as_str().to_string()));
+        for phone in [&self.phone, &self.mobile_phone].into_iter().flatten() {
+            parts.push(phone.digits().to_string());
+            if let Some(national) = phone.digits().strip_prefix('7') {
+                parts.push(format!("8{national}"));
+            }
+        }
+        parts.extend(self.position.clone());
+        search_fold(&parts.join(" | ")).replace(['%', '_'], " ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_rules() {
+        assert_eq!(Login::parse(" ivanov2 ").unwrap().as_str(), "ivanov2");
+        assert_eq!(Login::parse("Ivanov").unwrap().folded(), "ivanov");
+        assert_eq!(Login::parse(""), Err("required"));
+        assert_eq!(Login::parse("ivan.ov"), Err("login.characters"));
+        assert_eq!(Login::parse("иванов"), Err("login.characters"));
+        assert_eq!(Login::parse("a b"), Err("login.characters"));
+        assert_eq!(Login::parse("abcdefghijklmnopqrstu"), Err("login.too_long"));
+        assert!(Login::parse("abcdefghijklmnopqrst").is_ok());
+    }
+
+    #[test]
+    fn password_policy() {
+        assert_eq!(check_password("short1"), Err("password.too_short"));
+        assert_eq!(check_password("password"), Err("password.common"));
+        assert_eq!(check_password("Qwerty123"), Err("password.common"));
+        assert_eq!(check_password("aaaaaaaaaaaa"), Err("password.common"));
+        assert!(check_password("correct horse battery staple").is_ok(), "no composition rules");
+        assert!(check_password(&"x".repeat(63).chars().chain("y".chars()).collect::<String>()).is_ok(), "64 characters are allowed");
+        assert_eq!(check_password(&"ab".repeat(129)), Err("password.too_long"));
+        assert!(check_password("пароль-из-слов").is_ok(), "any characters");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let raw = RawUser {
+            login: Some("bad login".into()),
+            email: Some("nope".into()),
+            mobile_phone: Some("12".into()),
+            kind: Some("king".into()),
+            ..RawUser::default()
+        };
+        let errors = UserDraft::parse(&raw).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["login", "first_name", "last_name", "email", "mobile_phone", "kind"]);
+    }
+
+    #[test]
+    fn a_valid_card_parses_and_is_searchable() {
+        let raw = RawUser {
+            login: Some("ipetrov".into()),
+            first_name: Some("Иван".into()),
+            last_name: Some("Петров".into()),
+            patronymic: Some("Сергеевич".into()),
+            email: Some("Ivan@Example.RU".into()),
+            mobile_phone: Some("8 (916) 123-45-67".into()),
+            kind: Some("account_admin".into()),
+            ..RawUser::default()
+        };
+        let draft = UserDraft::parse(&raw).unwrap();
+        assert_eq!(draft.display_name(), "Петров Иван Сергеевич");
+        assert_eq!(draft.kind, UserKind::AccountAdmin);
+        assert_eq!(draft.status, UserStatus::Active);
+        let text = draft.search_text();
+        for needle in ["петров", "ipetrov", "ivan@example.ru", "79161234567", "89161234567"] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+    }
+}
