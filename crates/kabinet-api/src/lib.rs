@@ -492,8 +492,16 @@ pub struct UserInput {
 }
 
 /// Fields a client may send but not change on a person.
-pub const USER_READ_ONLY_FIELDS: [&str; 8] =
-    ["id", "company_name", "has_password", "must_change_password", "version", "created_at", "updated_at", "deleted_at"];
+pub const USER_READ_ONLY_FIELDS: [&str; 8] = [
+    "id",
+    "company_name",
+    "has_password",
+    "must_change_password",
+    "version",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+];
 
 impl UserInput {
     pub fn into_raw(self) -> kabinet_domain::user::RawUser {

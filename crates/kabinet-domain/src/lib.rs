@@ -10,6 +10,7 @@ pub mod error;
 pub mod money;
 pub mod requisites;
 pub mod text;
+pub mod throttle;
 pub mod user;
 
 pub use error::FieldError;

@@ -25,7 +25,12 @@ pub enum UserKind {
 }
 
 impl UserKind {
-    pub const ALL: [UserKind; 4] = [UserKind::Staff, UserKind::ClientUser, UserKind::AccountAdmin, UserKind::GroupAdmin];
+    pub const ALL: [UserKind; 4] = [
+        UserKind::Staff,
+        UserKind::ClientUser,
+        UserKind::AccountAdmin,
+        UserKind::GroupAdmin,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -37,7 +42,10 @@ impl UserKind {
     }
 
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        Self::ALL.into_iter().find(|k| k.key() == raw.trim()).ok_or("kind.invalid")
+        Self::ALL
+            .into_iter()
+            .find(|k| k.key() == raw.trim())
+            .ok_or("kind.invalid")
     }
 }
 
@@ -111,7 +119,11 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
         return Err("password.too_long");
     }
     let folded = password.to_lowercase();
-    if COMMON_PASSWORDS.lines().map(str::trim).any(|common| !common.is_empty() && common == folded) {
+    if COMMON_PASSWORDS
+        .lines()
+        .map(str::trim)
+        .any(|common| !common.is_empty() && common == folded)
+    {
         return Err("password.common");
     }
     if folded.chars().all(|c| Some(c) == folded.chars().next()) {
@@ -165,16 +177,29 @@ impl UserDraft {
     pub fn parse(raw: &RawUser) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         let login = errors.check("login", Login::parse(raw.login.as_deref().unwrap_or("")));
-        let first_name = errors.check("first_name", required_text(raw.first_name.as_deref().unwrap_or(""), NAME_MAX));
-        let last_name = errors.check("last_name", required_text(raw.last_name.as_deref().unwrap_or(""), NAME_MAX));
+        let first_name = errors.check(
+            "first_name",
+            required_text(raw.first_name.as_deref().unwrap_or(""), NAME_MAX),
+        );
+        let last_name = errors.check(
+            "last_name",
+            required_text(raw.last_name.as_deref().unwrap_or(""), NAME_MAX),
+        );
         let text = |errors: &mut FieldErrors, field: &str, value: &Option<String>, max: usize| {
-            errors.check(field, optional_text(value.as_deref(), max)).flatten()
+            errors
+                .check(field, optional_text(value.as_deref(), max))
+                .flatten()
         };
         let patronymic = text(&mut errors, "patronymic", &raw.patronymic, NAME_MAX);
         let full_name_ru = text(&mut errors, "full_name_ru", &raw.full_name_ru, 300);
         let full_name_en = text(&mut errors, "full_name_en", &raw.full_name_en, 300);
         let position = text(&mut errors, "position", &raw.position, 200);
-        let email = match raw.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        let email = match raw
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             None => None,
             Some(value) => errors.check("email", Email::parse(value)),
         };
@@ -192,7 +217,12 @@ impl UserDraft {
             None => Some(UserKind::ClientUser),
             Some(value) => errors.check("kind", UserKind::parse(value)),
         };
-        let status = match raw.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let status = match raw
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => Some(UserStatus::Active),
             Some(value) => errors.check("status", UserStatus::parse(value)),
         };
@@ -224,11 +254,15 @@ impl UserDraft {
 
     /// The name people see: "Last First Patronymic".
     pub fn display_name(&self) -> String {
-        [Some(self.last_name.as_str()), Some(self.first_name.as_str()), self.patronymic.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
+        [
+            Some(self.last_name.as_str()),
+            Some(self.first_name.as_str()),
+            self.patronymic.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// What user search matches: names, login, e-mail and phone digits.
@@ -270,8 +304,20 @@ mod tests {
         assert_eq!(check_password("password"), Err("password.common"));
         assert_eq!(check_password("Qwerty123"), Err("password.common"));
         assert_eq!(check_password("aaaaaaaaaaaa"), Err("password.common"));
-        assert!(check_password("correct horse battery staple").is_ok(), "no composition rules");
-        assert!(check_password(&"x".repeat(63).chars().chain("y".chars()).collect::<String>()).is_ok(), "64 characters are allowed");
+        assert!(
+            check_password("correct horse battery staple").is_ok(),
+            "no composition rules"
+        );
+        assert!(
+            check_password(
+                &"x".repeat(63)
+                    .chars()
+                    .chain("y".chars())
+                    .collect::<String>()
+            )
+            .is_ok(),
+            "64 characters are allowed"
+        );
         assert_eq!(check_password(&"ab".repeat(129)), Err("password.too_long"));
         assert!(check_password("пароль-из-слов").is_ok(), "any characters");
     }
@@ -287,7 +333,17 @@ mod tests {
         };
         let errors = UserDraft::parse(&raw).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["login", "first_name", "last_name", "email", "mobile_phone", "kind"]);
+        assert_eq!(
+            fields,
+            vec![
+                "login",
+                "first_name",
+                "last_name",
+                "email",
+                "mobile_phone",
+                "kind"
+            ]
+        );
     }
 
     #[test]
@@ -307,7 +363,13 @@ mod tests {
         assert_eq!(draft.kind, UserKind::AccountAdmin);
         assert_eq!(draft.status, UserStatus::Active);
         let text = draft.search_text();
-        for needle in ["петров", "ipetrov", "ivan@example.ru", "79161234567", "89161234567"] {
+        for needle in [
+            "петров",
+            "ipetrov",
+            "ivan@example.ru",
+            "79161234567",
+            "89161234567",
+        ] {
             assert!(text.contains(needle), "{needle} in {text}");
         }
     }

@@ -429,11 +429,19 @@ pub(crate) fn user_query_from(
 ) -> Result<kabinet_store::users::UserQuery, (String, String)> {
     use kabinet_store::companies::DeletedFilter;
     use kabinet_store::users::{UserQuery, UserSort};
-    let text = |name: &str| params.get(name).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let text = |name: &str| {
+        params
+            .get(name)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     let number = |name: &str| -> Result<Option<i64>, (String, String)> {
         match text(name) {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| (name.to_string(), "must be a whole number".to_string())),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| (name.to_string(), "must be a whole number".to_string())),
         }
     };
     let mut query = UserQuery::default();
@@ -446,7 +454,12 @@ pub(crate) fn user_query_from(
         None => None,
         Some(kind) => Some(
             kabinet_domain::user::UserKind::parse(&kind)
-                .map_err(|_| ("kind".to_string(), "must be staff, client_user, account_admin or group_admin".to_string()))?
+                .map_err(|_| {
+                    (
+                        "kind".to_string(),
+                        "must be staff, client_user, account_admin or group_admin".to_string(),
+                    )
+                })?
                 .key()
                 .to_string(),
         ),
@@ -465,7 +478,10 @@ pub(crate) fn user_query_from(
     if let Some(sort) = text("sort") {
         query.sort = UserSort::parse(&sort).ok_or_else(|| {
             let keys: Vec<&str> = UserSort::ALL.iter().map(|(k, _)| *k).collect();
-            ("sort".to_string(), format!("must be one of {}", keys.join(", ")))
+            (
+                "sort".to_string(),
+                format!("must be one of {}", keys.join(", ")),
+            )
         })?;
     }
     query.descending = match text("dir").as_deref() {
@@ -482,11 +498,22 @@ pub(crate) fn user_query_from(
     Ok(query)
 }
 
-fn user_response(status: StatusCode, record: &kabinet_store::users::UserRecord, generated_password: Option<String>) -> Response {
-    let body = kabinet_api::UserCreated { user: kabinet_api::UserDto::from(record), generated_password };
+fn user_response(
+    status: StatusCode,
+    record: &kabinet_store::users::UserRecord,
+    generated_password: Option<String>,
+) -> Response {
+    let body = kabinet_api::UserCreated {
+        user: kabinet_api::UserDto::from(record),
+        generated_password,
+    };
     let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(header::ETAG, etag(record.version));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(record.version));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::CREATED {
         if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", record.id)) {
             response.headers_mut().insert(header::LOCATION, location);
@@ -506,20 +533,48 @@ pub async fn users_list(
         error
     })?;
     let (limit, offset) = (query.limit, query.offset);
-    let (items, total) = state.services.user_list(&ctx.actor, query).await.map_err(service_error(ctx.lang))?;
-    Ok(Json(Page { items: items.iter().map(kabinet_api::UserDto::from).collect(), total, limit, offset }))
+    let (items, total) = state
+        .services
+        .user_list(&ctx.actor, query)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(Json(Page {
+        items: items.iter().map(kabinet_api::UserDto::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
 }
 
-pub async fn users_get(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<Response> {
-    let record = state.services.user_get(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+pub async fn users_get(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let record = state
+        .services
+        .user_get(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
     Ok(user_response(StatusCode::OK, &record, None))
 }
 
-pub async fn users_create(State(state): State<AppState>, ctx: ApiCtx, body: Bytes) -> ApiResult<Response> {
+pub async fn users_create(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    body: Bytes,
+) -> ApiResult<Response> {
     use kabinet_service::users::InitialPassword;
     let input: kabinet_api::UserInput = json_body(&body)?;
-    let password = match (input.password.clone(), input.generate_password.unwrap_or(false)) {
-        (Some(_), true) => return Err(ApiError::bad_request("send either password or generate_password, not both")),
+    let password = match (
+        input.password.clone(),
+        input.generate_password.unwrap_or(false),
+    ) {
+        (Some(_), true) => {
+            return Err(ApiError::bad_request(
+                "send either password or generate_password, not both",
+            ))
+        }
         (Some(p), false) => InitialPassword::Given(p),
         (None, true) => InitialPassword::Generate,
         (None, false) => InitialPassword::None,
@@ -530,7 +585,11 @@ pub async fn users_create(State(state): State<AppState>, ctx: ApiCtx, body: Byte
         .user_create(&ctx.actor, company_id, input.into_raw(), password)
         .await
         .map_err(service_error(ctx.lang))?;
-    Ok(user_response(StatusCode::CREATED, &created.user, created.generated_password))
+    Ok(user_response(
+        StatusCode::CREATED,
+        &created.user,
+        created.generated_password,
+    ))
 }
 
 pub async fn users_patch(
@@ -551,8 +610,29 @@ pub async fn users_patch(
     let Some(patch_map) = patch.as_object() else {
         return Err(ApiError::bad_request("a merge patch must be a JSON object"));
     };
-    let current = state.services.user_get(&ctx.actor, id).await.map_err(service_error(lang))?;
-    let writable = ["company_id", "login", "first_name", "last_name", "patronymic", "full_name_ru", "full_name_en", "email", "phone", "mobile_phone", "position", "kind", "may_open_admin_cabinet", "chat_enabled", "status", "password"];
+    let current = state
+        .services
+        .user_get(&ctx.actor, id)
+        .await
+        .map_err(service_error(lang))?;
+    let writable = [
+        "company_id",
+        "login",
+        "first_name",
+        "last_name",
+        "patronymic",
+        "full_name_ru",
+        "full_name_en",
+        "email",
+        "phone",
+        "mobile_phone",
+        "position",
+        "kind",
+        "may_open_admin_cabinet",
+        "chat_enabled",
+        "status",
+        "password",
+    ];
     let mut field_errors = Vec::new();
     for key in patch_map.keys() {
         let code = if kabinet_api::USER_READ_ONLY_FIELDS.contains(&key.as_str()) {
@@ -562,7 +642,11 @@ pub async fn users_patch(
         } else {
             continue;
         };
-        field_errors.push(kabinet_api::FieldProblem { field: key.clone(), code: code.to_string(), message: code.replace('_', " ") });
+        field_errors.push(kabinet_api::FieldProblem {
+            field: key.clone(),
+            code: code.to_string(),
+            message: code.replace('_', " "),
+        });
     }
     if !field_errors.is_empty() {
         let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
@@ -570,16 +654,29 @@ pub async fn users_patch(
         error.lang = lang;
         return Err(error);
     }
-    let mut merged = serde_json::to_value(kabinet_api::UserInput::from_record(&current)).unwrap_or_default();
+    let mut merged =
+        serde_json::to_value(kabinet_api::UserInput::from_record(&current)).unwrap_or_default();
     merge_patch(&mut merged, &patch);
     let input: kabinet_api::UserInput = serde_json::from_value(merged).map_err(|e| {
-        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").detail(e.to_string());
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .detail(e.to_string());
         error.lang = lang;
         error
     })?;
     let password = input.password.clone();
     let company_id = input.company_id;
-    match state.services.user_update(&ctx.actor, id, Some(expected), company_id, input.into_raw(), password).await {
+    match state
+        .services
+        .user_update(
+            &ctx.actor,
+            id,
+            Some(expected),
+            company_id,
+            input.into_raw(),
+            password,
+        )
+        .await
+    {
         Ok(record) => Ok(user_response(StatusCode::OK, &record, None)),
         Err(kabinet_service::ServiceError::Stale) => {
             let mut error = ApiError::from_service(kabinet_service::ServiceError::Stale, lang)
@@ -593,14 +690,31 @@ pub async fn users_patch(
     }
 }
 
-pub async fn users_delete(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub async fn users_delete(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let expected = if_match(&headers)?;
-    state.services.user_delete(&ctx.actor, id, expected).await.map_err(service_error(ctx.lang))?;
+    state
+        .services
+        .user_delete(&ctx.actor, id, expected)
+        .await
+        .map_err(service_error(ctx.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn users_restore(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<Response> {
-    let record = state.services.user_restore(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+pub async fn users_restore(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let record = state
+        .services
+        .user_restore(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
     Ok(user_response(StatusCode::OK, &record, None))
 }
 
@@ -614,8 +728,16 @@ pub struct SessionDto {
     user_agent: Option<String>,
 }
 
-pub async fn user_sessions(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<Json<Page<SessionDto>>> {
-    let sessions = state.services.user_sessions(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+pub async fn user_sessions(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Page<SessionDto>>> {
+    let sessions = state
+        .services
+        .user_sessions(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
     let items: Vec<SessionDto> = sessions
         .iter()
         .map(|s| SessionDto {
@@ -627,10 +749,23 @@ pub async fn user_sessions(State(state): State<AppState>, ctx: ApiCtx, Path(id):
         })
         .collect();
     let total = items.len() as i64;
-    Ok(Json(Page { items, total, limit: total, offset: 0 }))
+    Ok(Json(Page {
+        items,
+        total,
+        limit: total,
+        offset: 0,
+    }))
 }
 
-pub async fn user_sessions_end(State(state): State<AppState>, ctx: ApiCtx, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    state.services.user_sessions_end(&ctx.actor, id).await.map_err(service_error(ctx.lang))?;
+pub async fn user_sessions_end(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .user_sessions_end(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -247,6 +247,11 @@ pub(crate) fn error_page(ctx: &ConsoleCtx, error: ServiceError) -> Response {
             "stale_version",
             String::new(),
         ),
+        ServiceError::Throttled { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            String::new(),
+        ),
         ServiceError::Unauthenticated | ServiceError::InvalidCredentials => {
             return Redirect::to("/login").into_response();
         }
@@ -356,10 +361,10 @@ async fn login_submit(
             error: Some(message(lang, error_key).to_string()),
         };
         let mut response = render(&page);
-        *response.status_mut() = if error_key == "csrf" {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::UNAUTHORIZED
+        *response.status_mut() = match error_key {
+            "csrf" => StatusCode::FORBIDDEN,
+            "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::UNAUTHORIZED,
         };
         if let Ok(value) = HeaderValue::from_str(&set_cookie(
             LOGIN_CSRF_COOKIE,
@@ -403,6 +408,7 @@ async fn login_submit(
         Err(ServiceError::InvalidCredentials) | Err(ServiceError::Unauthenticated) => {
             again("invalid_credentials")
         }
+        Err(ServiceError::Throttled { .. }) => again("too_many_attempts"),
         Err(error) => {
             tracing::error!(%error, "sign-in failed");
             again("internal")

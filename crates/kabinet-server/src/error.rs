@@ -17,6 +17,8 @@ pub struct ApiError {
     pub errors: Vec<FieldProblem>,
     pub current: Option<serde_json::Value>,
     pub lang: Lang,
+    /// Seconds for a `Retry-After` header (throttled sign-ins).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             errors: Vec::new(),
             current: None,
             lang: Lang::En,
+            retry_after: None,
         }
     }
 
@@ -67,6 +70,14 @@ impl ApiError {
                 api
             }
             ServiceError::Stale => Self::new(StatusCode::PRECONDITION_FAILED, "stale_version"),
+            ServiceError::Throttled { retry_after_ms } => {
+                let seconds = (retry_after_ms as u64).div_ceil(1000).max(1);
+                let mut api = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").detail(
+                    format!("too many failed sign-ins: try again in {seconds} s"),
+                );
+                api.retry_after = Some(seconds);
+                api
+            }
             ServiceError::Store(error) => {
                 tracing::error!(error = %error, "store error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -106,6 +117,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

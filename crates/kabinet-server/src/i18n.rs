@@ -100,6 +100,7 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         // Problem titles.
         "validation_failed" => ("Проверьте выделенные поля", "Check the highlighted fields"),
         "unauthenticated" => ("Нужно войти", "Sign-in required"),
+        "too_many_attempts" => ("Слишком много неудачных попыток входа: подождите и попробуйте снова", "Too many failed sign-ins: wait and try again"),
         "invalid_credentials" => ("Неверный логин или пароль", "Wrong login or password"),
         "forbidden" => ("Недостаточно прав", "Not allowed"),
         "not_found" => ("Не найдено", "Not found"),

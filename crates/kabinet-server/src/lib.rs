@@ -73,7 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(api::users_list).post(api::users_create))
         .route(
             "/users/{id}",
-            get(api::users_get).patch(api::users_patch).delete(api::users_delete),
+            get(api::users_get)
+                .patch(api::users_patch)
+                .delete(api::users_delete),
         )
         .route("/users/{id}/restore", post(api::users_restore))
         .route(

@@ -270,7 +270,8 @@ pub fn document() -> Value {
     let input_sample = serde_json::to_value(CompanyInput::from_record(&record)).unwrap_or_default();
     let user = sample_user();
     let user_sample = serde_json::to_value(kabinet_api::UserDto::from(&user)).unwrap_or_default();
-    let user_input_sample = serde_json::to_value(kabinet_api::UserInput::from_record(&user)).unwrap_or_default();
+    let user_input_sample =
+        serde_json::to_value(kabinet_api::UserInput::from_record(&user)).unwrap_or_default();
     let mut paths = Map::new();
     for op in OPERATIONS {
         let mut operation = json!({

@@ -6,8 +6,10 @@ use argon2::Argon2;
 use kabinet_domain::access::{Function, Grants};
 use kabinet_domain::company::CompanyDraft;
 use kabinet_domain::text::search_fold;
+use kabinet_domain::throttle as throttle_rule;
 use kabinet_store::companies::{self, CompanyFields};
 use kabinet_store::sessions::{self, SessionRecord, TokenRecord};
+use kabinet_store::throttle;
 use kabinet_store::users::{self, NewUser, UserRecord};
 use kabinet_store::{audit as audit_store, commit, AnyConnection};
 use rand::RngCore;
@@ -95,8 +97,9 @@ fn dummy_hash() -> &'static str {
 /// Checks a new password (length only, per NIST SP 800-63B; the breached
 /// list comes with the people issue).
 pub fn check_new_password(password: &str) -> Result<(), ServiceError> {
-    kabinet_domain::user::check_password(password)
-        .map_err(|code| ServiceError::Validation(vec![kabinet_domain::FieldError::new("password", code)]))
+    kabinet_domain::user::check_password(password).map_err(|code| {
+        ServiceError::Validation(vec![kabinet_domain::FieldError::new("password", code)])
+    })
 }
 
 /// A new session: the cookie value (shown to the browser only) and its CSRF token.
@@ -247,6 +250,41 @@ impl Services {
         password: &str,
         origin: &Origin,
     ) -> Result<NewSession, ServiceError> {
+        // Throttling first, so a throttled attempt costs no password hash.
+        let now = now_ms();
+        let login_key = format!("login:{}", login.trim().to_lowercase());
+        let ip_key = format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
+        let wait = {
+            let mut conn = self.store.reader().await?;
+            let since = now - throttle_rule::WINDOW_MS;
+            let (by_login, last_login) =
+                throttle::failures_since(&mut conn, &login_key, since).await?;
+            let (by_ip, last_ip) = throttle::failures_since(&mut conn, &ip_key, since).await?;
+            throttle_rule::remaining(by_login, throttle_rule::FREE_PER_ACCOUNT, last_login, now)
+                .max(throttle_rule::remaining(
+                    by_ip,
+                    throttle_rule::FREE_PER_ADDRESS,
+                    last_ip,
+                    now,
+                ))
+        };
+        if wait > 0 {
+            let mut tx = self.store.begin().await?;
+            let user = users::by_login(&mut tx, login.trim()).await?;
+            audit_sign_in(
+                &mut tx,
+                user.as_ref(),
+                login,
+                "auth.login_throttled",
+                Some("too_many_failures"),
+                origin,
+            )
+            .await?;
+            commit(tx).await?;
+            return Err(ServiceError::Throttled {
+                retry_after_ms: wait,
+            });
+        }
         let user = {
             let mut conn = self.store.reader().await?;
             users::by_login(&mut conn, login.trim()).await?
@@ -276,9 +314,29 @@ impl Services {
                 origin,
             )
             .await?;
+            throttle::record_failure(&mut tx, &login_key, now).await?;
+            throttle::record_failure(&mut tx, &ip_key, now).await?;
+            // The attempt that starts the waits tells the person (by e-mail,
+            // through the outbox) that someone is guessing their password.
+            let (count, _) =
+                throttle::failures_since(&mut tx, &login_key, now - throttle_rule::WINDOW_MS)
+                    .await?;
+            if let (Some(u), true) = (&user, count == throttle_rule::FREE_PER_ACCOUNT) {
+                let payload = serde_json::json!({"user_id": u.id, "login": u.login, "email": u.email, "ip": origin.ip});
+                kabinet_store::outbox::insert_event(
+                    &mut tx,
+                    now,
+                    "user.sign_in_locked",
+                    "user",
+                    &u.id.to_string(),
+                    &payload.to_string(),
+                )
+                .await?;
+            }
             commit(tx).await?;
             return Err(ServiceError::InvalidCredentials);
         };
+        throttle::clear(&mut tx, &login_key).await?;
         let now = now_ms();
         let secret = random_secret();
         let session = SessionRecord {

@@ -453,12 +453,16 @@ impl Services {
                 action: "user.purge".to_string(),
                 entity_type: "user".to_string(),
                 entity_id: Some(id.to_string()),
-                details: Some(format!("retention of {} days passed", self.settings.retention_days)),
+                details: Some(format!(
+                    "retention of {} days passed",
+                    self.settings.retention_days
+                )),
                 ..Default::default()
             };
             audit_store::insert(&mut tx, &entry).await?;
         }
         let purged = companies::purge_deleted_before(&mut tx, cutoff).await?;
+        kabinet_store::throttle::prune(&mut tx, now - kabinet_domain::throttle::WINDOW_MS).await?;
         for id in &purged {
             let entry = kabinet_store::audit::AuditEntry {
                 at: now,

@@ -114,6 +114,9 @@ pub enum ServiceError {
     /// The record changed since the client read it.
     #[error("stale version")]
     Stale,
+    /// Too many failed attempts: try again after this long.
+    #[error("too many attempts")]
+    Throttled { retry_after_ms: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

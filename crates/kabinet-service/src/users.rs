@@ -54,7 +54,11 @@ fn fields_from(draft: &UserDraft, company_id: i64) -> UserFields {
 }
 
 /// A user whose company lies in the actor's scope, or NotFound.
-async fn user_in_scope(conn: &mut AnyConnection, actor: &Actor, id: i64) -> Result<UserRecord, ServiceError> {
+async fn user_in_scope(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<UserRecord, ServiceError> {
     match users::get(conn, id).await? {
         Some(user) if actor.sees(&user.company_path) => Ok(user),
         _ => Err(ServiceError::NotFound),
@@ -62,15 +66,31 @@ async fn user_in_scope(conn: &mut AnyConnection, actor: &Actor, id: i64) -> Resu
 }
 
 /// The live company a person is placed in, checked against the scope.
-async fn home_company(conn: &mut AnyConnection, actor: &Actor, company_id: i64) -> Result<i64, ServiceError> {
+async fn home_company(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    company_id: i64,
+) -> Result<i64, ServiceError> {
     match companies::get(conn, company_id).await? {
         Some(c) if actor.sees(&c.path) && c.deleted_at.is_none() => Ok(c.id),
         _ => Err(field_error("company_id", "company.not_found")),
     }
 }
 
-async fn emit(conn: &mut AnyConnection, topic: &str, user: &UserRecord) -> Result<(), ServiceError> {
-    outbox::insert_event(conn, now_ms(), topic, "user", &user.id.to_string(), &snapshot(user).to_string()).await?;
+async fn emit(
+    conn: &mut AnyConnection,
+    topic: &str,
+    user: &UserRecord,
+) -> Result<(), ServiceError> {
+    outbox::insert_event(
+        conn,
+        now_ms(),
+        topic,
+        "user",
+        &user.id.to_string(),
+        &snapshot(user).to_string(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -91,7 +111,11 @@ pub enum InitialPassword {
 }
 
 impl Services {
-    pub async fn user_list(&self, actor: &Actor, mut query: UserQuery) -> Result<(Vec<UserRecord>, i64), ServiceError> {
+    pub async fn user_list(
+        &self,
+        actor: &Actor,
+        mut query: UserQuery,
+    ) -> Result<(Vec<UserRecord>, i64), ServiceError> {
         actor.require(Function::UsersView)?;
         query.scope_path = actor.scope_path.clone();
         query.limit = query.limit.clamp(1, 500);
@@ -138,14 +162,32 @@ impl Services {
             }
         };
         let mut tx = self.store.begin().await?;
-        let company_id = home_company(&mut tx, actor, company_id.unwrap_or(actor.company_id)).await?;
+        let company_id =
+            home_company(&mut tx, actor, company_id.unwrap_or(actor.company_id)).await?;
         let fields = fields_from(&draft, company_id);
-        let id = users::insert_card(&mut tx, &fields, hash.as_deref(), must_change, now_ms()).await.map_err(unique_to_field)?;
-        let created = users::get(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
-        record(&mut tx, actor, "user.create", "user", Some(id.to_string()), None, Some(&snapshot(&created)), None).await?;
+        let id = users::insert_card(&mut tx, &fields, hash.as_deref(), must_change, now_ms())
+            .await
+            .map_err(unique_to_field)?;
+        let created = users::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        record(
+            &mut tx,
+            actor,
+            "user.create",
+            "user",
+            Some(id.to_string()),
+            None,
+            Some(&snapshot(&created)),
+            None,
+        )
+        .await?;
         emit(&mut tx, "user.created", &created).await?;
         commit(tx).await?;
-        Ok(CreatedUser { user: created, generated_password: generated })
+        Ok(CreatedUser {
+            user: created,
+            generated_password: generated,
+        })
     }
 
     /// Replaces a person's card if its version is still `expected_version`.
@@ -177,7 +219,10 @@ impl Services {
             return Err(ServiceError::Stale);
         }
         if current.deleted_at.is_some() {
-            return Err(ServiceError::Conflict { code: "user.deleted", detail: None });
+            return Err(ServiceError::Conflict {
+                code: "user.deleted",
+                detail: None,
+            });
         }
         if id == actor.user_id && draft.status == UserStatus::Blocked {
             return Err(field_error("status", "user.cannot_block_self"));
@@ -188,7 +233,10 @@ impl Services {
         };
         let fields = fields_from(&draft, company_id);
         let now = now_ms();
-        if !users::update_card(&mut tx, id, current.version, &fields, now).await.map_err(unique_to_field)? {
+        if !users::update_card(&mut tx, id, current.version, &fields, now)
+            .await
+            .map_err(unique_to_field)?
+        {
             return Err(ServiceError::Stale);
         }
         if let Some(hash) = &hash {
@@ -198,9 +246,21 @@ impl Services {
         if blocked || (hash.is_some() && id != actor.user_id) {
             sessions::revoke_all_for_users(&mut tx, &[id], now).await?;
         }
-        let updated = users::get(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+        let updated = users::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let details = hash.as_ref().map(|_| "password changed".to_string());
-        record(&mut tx, actor, "user.update", "user", Some(id.to_string()), Some(&snapshot(&current)), Some(&snapshot(&updated)), details).await?;
+        record(
+            &mut tx,
+            actor,
+            "user.update",
+            "user",
+            Some(id.to_string()),
+            Some(&snapshot(&current)),
+            Some(&snapshot(&updated)),
+            details,
+        )
+        .await?;
         if current.login != updated.login {
             emit(&mut tx, "user.login_changed", &updated).await?;
         }
@@ -210,10 +270,18 @@ impl Services {
     }
 
     /// Soft-deletes a person and ends their sessions and tokens at once.
-    pub async fn user_delete(&self, actor: &Actor, id: i64, expected_version: Option<i64>) -> Result<(), ServiceError> {
+    pub async fn user_delete(
+        &self,
+        actor: &Actor,
+        id: i64,
+        expected_version: Option<i64>,
+    ) -> Result<(), ServiceError> {
         actor.require(Function::UsersDelete)?;
         if id == actor.user_id {
-            return Err(ServiceError::Conflict { code: "user.cannot_delete_self", detail: None });
+            return Err(ServiceError::Conflict {
+                code: "user.cannot_delete_self",
+                detail: None,
+            });
         }
         let mut tx = self.store.begin().await?;
         let current = user_in_scope(&mut tx, actor, id).await?;
@@ -221,13 +289,28 @@ impl Services {
             return Err(ServiceError::Stale);
         }
         if current.deleted_at.is_some() {
-            return Err(ServiceError::Conflict { code: "user.already_deleted", detail: None });
+            return Err(ServiceError::Conflict {
+                code: "user.already_deleted",
+                detail: None,
+            });
         }
         let now = now_ms();
         users::soft_delete(&mut tx, id, &random_secret(), now).await?;
         sessions::revoke_all_for_users(&mut tx, &[id], now).await?;
-        let after = users::get(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
-        record(&mut tx, actor, "user.delete", "user", Some(id.to_string()), Some(&snapshot(&current)), Some(&snapshot(&after)), None).await?;
+        let after = users::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        record(
+            &mut tx,
+            actor,
+            "user.delete",
+            "user",
+            Some(id.to_string()),
+            Some(&snapshot(&current)),
+            Some(&snapshot(&after)),
+            None,
+        )
+        .await?;
         emit(&mut tx, "user.deleted", &after).await?;
         commit(tx).await?;
         Ok(())
@@ -238,22 +321,46 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let current = user_in_scope(&mut tx, actor, id).await?;
         if current.deleted_at.is_none() {
-            return Err(ServiceError::Conflict { code: "user.not_deleted", detail: None });
+            return Err(ServiceError::Conflict {
+                code: "user.not_deleted",
+                detail: None,
+            });
         }
         match companies::get(&mut tx, current.company_id).await? {
             Some(c) if c.deleted_at.is_none() => {}
-            _ => return Err(ServiceError::Conflict { code: "user.company_deleted", detail: None }),
+            _ => {
+                return Err(ServiceError::Conflict {
+                    code: "user.company_deleted",
+                    detail: None,
+                })
+            }
         }
         users::restore(&mut tx, id, now_ms()).await?;
-        let after = users::get(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
-        record(&mut tx, actor, "user.restore", "user", Some(id.to_string()), Some(&snapshot(&current)), Some(&snapshot(&after)), None).await?;
+        let after = users::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        record(
+            &mut tx,
+            actor,
+            "user.restore",
+            "user",
+            Some(id.to_string()),
+            Some(&snapshot(&current)),
+            Some(&snapshot(&after)),
+            None,
+        )
+        .await?;
         emit(&mut tx, "user.restored", &after).await?;
         commit(tx).await?;
         Ok(after)
     }
 
     /// A person's live sessions: their own, or anyone's in scope with the right.
-    pub async fn user_sessions(&self, actor: &Actor, id: i64) -> Result<Vec<SessionInfo>, ServiceError> {
+    pub async fn user_sessions(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<Vec<SessionInfo>, ServiceError> {
         if id != actor.user_id {
             actor.require(Function::UsersCredentials)?;
         }
@@ -270,7 +377,17 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let user = user_in_scope(&mut tx, actor, id).await?;
         sessions::revoke_all_for_users(&mut tx, &[user.id], now_ms()).await?;
-        record(&mut tx, actor, "user.sessions_end", "user", Some(id.to_string()), None, None, Some("every session and token ended".into())).await?;
+        record(
+            &mut tx,
+            actor,
+            "user.sessions_end",
+            "user",
+            Some(id.to_string()),
+            None,
+            None,
+            Some("every session and token ended".into()),
+        )
+        .await?;
         commit(tx).await?;
         Ok(())
     }

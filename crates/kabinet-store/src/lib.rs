@@ -10,6 +10,7 @@ mod db;
 pub mod migrate;
 pub mod outbox;
 pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 pub use db::{commit, Backend, Conn, Sql, Store, StoreError, Tx};

@@ -22,6 +22,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_users.sql"),
         postgres: include_str!("../migrations/postgres/0002_users.sql"),
     },
+    Migration {
+        version: 3,
+        name: "sign_in_throttle",
+        sqlite: include_str!("../migrations/sqlite/0003_sign_in_throttle.sql"),
+        postgres: include_str!("../migrations/postgres/0003_sign_in_throttle.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -227,7 +227,11 @@ pub struct SessionInfo {
 }
 
 /// Live sessions of a user, most recently used first.
-pub async fn sessions_of_user(conn: &mut AnyConnection, user_id: i64, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
+pub async fn sessions_of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<Vec<SessionInfo>, StoreError> {
     let rows = sqlx::query(
         "SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
          WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC LIMIT 200",

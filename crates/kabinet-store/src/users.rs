@@ -192,7 +192,10 @@ pub async fn ids_in_companies(
 /// A user by id, deleted or not.
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<UserRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE u.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -255,12 +258,22 @@ pub async fn insert_card(
 ) -> Result<i64, StoreError> {
     let mut sql = Sql::new("INSERT INTO users (");
     sql.push(&WRITABLE.join(", "));
-    sql.push(", search_text, password_hash, must_change_password, created_at, updated_at) VALUES (");
+    sql.push(
+        ", search_text, password_hash, must_change_password, created_at, updated_at) VALUES (",
+    );
     bind_fields(&mut sql, fields);
     sql.push(", ").bind(password_hash.map(str::to_string));
     sql.push(", ").bind(must_change_password);
-    sql.push(", ").bind(now).push(", ").bind(now).push(") RETURNING id");
-    let row = sql.query().fetch_one(&mut *conn).await.map_err(StoreError::classify)?;
+    sql.push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let row = sql
+        .query()
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
     col(&row, "id")
 }
 
@@ -276,14 +289,27 @@ pub async fn update_card(
     sql.push(&WRITABLE.join(", "));
     sql.push(", search_text) = (");
     bind_fields(&mut sql, fields);
-    sql.push("), version = version + 1, updated_at = ").bind(now);
-    sql.push(" WHERE id = ").bind(id).push(" AND version = ").bind(expected_version);
-    let result = sql.query().execute(&mut *conn).await.map_err(StoreError::classify)?;
+    sql.push("), version = version + 1, updated_at = ")
+        .bind(now);
+    sql.push(" WHERE id = ")
+        .bind(id)
+        .push(" AND version = ")
+        .bind(expected_version);
+    let result = sql
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
     Ok(result.rows_affected() == 1)
 }
 
 /// Marks a user deleted.
-pub async fn soft_delete(conn: &mut AnyConnection, id: i64, deletion_id: &str, now: i64) -> Result<(), StoreError> {
+pub async fn soft_delete(
+    conn: &mut AnyConnection,
+    id: i64,
+    deletion_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET deleted_at = $1, deletion_id = $2, version = version + 1, updated_at = $1 WHERE id = $3")
         .bind(now)
         .bind(deletion_id.to_string())
@@ -304,16 +330,31 @@ pub async fn restore(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), 
 }
 
 /// Removes users deleted before `cutoff`, with their sessions and tokens.
-pub async fn purge_deleted_before(conn: &mut AnyConnection, cutoff: i64) -> Result<Vec<i64>, StoreError> {
+pub async fn purge_deleted_before(
+    conn: &mut AnyConnection,
+    cutoff: i64,
+) -> Result<Vec<i64>, StoreError> {
     let rows = sqlx::query("SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1")
         .bind(cutoff)
         .fetch_all(&mut *conn)
         .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| col(r, "id")).collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect::<Result<_, _>>()?;
     for id in &ids {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(*id).execute(&mut *conn).await?;
-        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(*id).execute(&mut *conn).await?;
-        sqlx::query("DELETE FROM users WHERE id = $1").bind(*id).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(ids)
 }
@@ -349,7 +390,11 @@ impl UserSort {
     }
 
     pub fn key(self) -> &'static str {
-        Self::ALL.iter().find(|(_, s)| *s == self).map(|(k, _)| *k).unwrap_or("name")
+        Self::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(k, _)| *k)
+            .unwrap_or("name")
     }
 
     fn column(self) -> &'static str {
@@ -388,7 +433,10 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
     if query.scope_path.is_empty() {
         sql.push(" WHERE 1 = 0");
     } else {
-        sql.push(" WHERE c.path >= ").bind(low).push(" AND c.path < ").bind(high);
+        sql.push(" WHERE c.path >= ")
+            .bind(low)
+            .push(" AND c.path < ")
+            .bind(high);
     }
     if query.words.is_empty() {
         if let Some(id) = query.id {
@@ -407,7 +455,9 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
             let pattern = format!("%{word}%");
             match backend {
                 Backend::Sqlite => {
-                    sql.push("u.id IN (SELECT rowid FROM users_fts WHERE search_text LIKE ").bind(pattern).push(")");
+                    sql.push("u.id IN (SELECT rowid FROM users_fts WHERE search_text LIKE ")
+                        .bind(pattern)
+                        .push(")");
                 }
                 Backend::Postgres => {
                     sql.push("u.search_text LIKE ").bind(pattern);
@@ -433,7 +483,11 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
 }
 
 /// One page of users and the total number of matches.
-pub async fn list(conn: &mut AnyConnection, backend: Backend, query: &UserQuery) -> Result<(Vec<UserRecord>, i64), StoreError> {
+pub async fn list(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    query: &UserQuery,
+) -> Result<(Vec<UserRecord>, i64), StoreError> {
     let mut count = Sql::new(&format!("SELECT COUNT(*) AS total {FROM}"));
     push_user_filters(&mut count, query, backend);
     let total: i64 = col(&count.query().fetch_one(&mut *conn).await?, "total")?;

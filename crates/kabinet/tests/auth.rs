@@ -322,3 +322,46 @@ async fn health_readiness_metrics_and_openapi() {
         );
     }
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_and_audited() {
+    let app = TestApp::spawn().await;
+    let attempt = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.anonymous(Method::POST, "/api/v1/auth/login")
+                .json(&json!({"login": "admin", "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let outbox_before = app.services.outbox_pending().await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong password").await.status(), 401);
+    }
+    // The sixth attempt waits, even with the right password.
+    let throttled = attempt(ADMIN_PASSWORD).await;
+    assert_eq!(throttled.status(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "1");
+    let body: serde_json::Value = throttled.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_attempts");
+    assert_eq!(
+        app.services.outbox_pending().await.unwrap(),
+        outbox_before + 1,
+        "the person is told by e-mail"
+    );
+
+    let audit = app.get("/api/v1/audit?action=auth.login_throttled").await;
+    assert_eq!(audit.body["total"], 1);
+
+    // After the wait, the right password works and the count starts over.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(attempt(ADMIN_PASSWORD).await.status(), 200);
+    assert_eq!(attempt("wrong password").await.status(), 401);
+    assert_eq!(
+        attempt(ADMIN_PASSWORD).await.status(),
+        200,
+        "one mistake after a success is free"
+    );
+}

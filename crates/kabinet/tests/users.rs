@@ -43,10 +43,20 @@ async fn a_person_is_created_with_a_password_and_signs_in() {
     assert_eq!(user["has_password"], true);
     assert!(user.get("password").is_none(), "the password is write-only");
     assert!(!reply.text.contains("passphrase"));
-    assert!(reply.header("location").unwrap().starts_with("/api/v1/users/"));
+    assert!(reply
+        .header("location")
+        .unwrap()
+        .starts_with("/api/v1/users/"));
 
-    assert_eq!(login_status(&app, "IPETROV", "a long and unusual passphrase").await, 200, "logins ignore case");
-    assert_eq!(login_status(&app, "ipetrov", "wrong password here").await, 401);
+    assert_eq!(
+        login_status(&app, "IPETROV", "a long and unusual passphrase").await,
+        200,
+        "logins ignore case"
+    );
+    assert_eq!(
+        login_status(&app, "ipetrov", "wrong password here").await,
+        401
+    );
 }
 
 #[tokio::test]
@@ -57,15 +67,23 @@ async fn a_generated_password_is_returned_once() {
     let reply = app.post("/api/v1/users", &body).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
-    let password = reply.body["generated_password"].as_str().unwrap().to_string();
+    let password = reply.body["generated_password"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(password.len() >= 16);
     assert_eq!(reply.body["must_change_password"], true);
     let id = reply.body["id"].as_i64().unwrap();
     let again = app.get(&format!("/api/v1/users/{id}")).await;
-    assert!(again.body.get("generated_password").is_none(), "shown only at creation");
+    assert!(
+        again.body.get("generated_password").is_none(),
+        "shown only at creation"
+    );
     assert_eq!(login_status(&app, "staffer", &password).await, 200);
 
-    let without = app.post("/api/v1/users", &person("nopass", "No", "Password")).await;
+    let without = app
+        .post("/api/v1/users", &person("nopass", "No", "Password"))
+        .await;
     assert_eq!(without.status, 201);
     assert_eq!(without.body["has_password"], false);
     let both = json!({"login": "both", "first_name": "A", "last_name": "B", "password": "x", "generate_password": true});
@@ -94,23 +112,67 @@ async fn bad_input_names_every_field_and_saves_nothing() {
         ("kind", "kind.invalid"),
         ("password", "password.common"),
     ] {
-        assert!(codes.contains(&(expected.0.to_string(), expected.1.to_string())), "{expected:?} missing in {codes:?}");
+        assert!(
+            codes.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} missing in {codes:?}"
+        );
     }
-    let reply = app.post("/api/v1/users", &json!({"login": "иван", "first_name": "И", "last_name": "П"})).await;
-    assert_eq!(reply.error_codes(), vec![("login".to_string(), "login.characters".to_string())]);
-    let reply = app.post("/api/v1/users", &json!({"login": "x", "first_name": "И", "last_name": "П", "password": "short"})).await;
-    assert_eq!(reply.error_codes(), vec![("password".to_string(), "password.too_short".to_string())]);
+    let reply = app
+        .post(
+            "/api/v1/users",
+            &json!({"login": "иван", "first_name": "И", "last_name": "П"}),
+        )
+        .await;
+    assert_eq!(
+        reply.error_codes(),
+        vec![("login".to_string(), "login.characters".to_string())]
+    );
+    let reply = app
+        .post(
+            "/api/v1/users",
+            &json!({"login": "x", "first_name": "И", "last_name": "П", "password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        reply.error_codes(),
+        vec![("password".to_string(), "password.too_short".to_string())]
+    );
 
     app.post("/api/v1/users", &person("taken", "A", "B")).await;
     let reply = app.post("/api/v1/users", &person("TAKEN", "C", "D")).await;
-    assert_eq!(reply.error_codes(), vec![("login".to_string(), "login.taken".to_string())], "unique without regard to case");
+    assert_eq!(
+        reply.error_codes(),
+        vec![("login".to_string(), "login.taken".to_string())],
+        "unique without regard to case"
+    );
     let list = app.get("/api/v1/users").await;
-    assert_eq!(list.body["total"], 2, "admin and the one valid person: {}", list.text);
+    assert_eq!(
+        list.body["total"], 2,
+        "admin and the one valid person: {}",
+        list.text
+    );
 
-    let unknown = app.post("/api/v1/users", &json!({"login": "z", "first_name": "A", "last_name": "B", "full_access": true})).await;
-    assert_eq!(unknown.status, 422, "rights cannot be smuggled in: {}", unknown.text);
-    let elsewhere = app.post("/api/v1/users", &json!({"login": "z", "first_name": "A", "last_name": "B", "company_id": 99999})).await;
-    assert_eq!(elsewhere.error_codes(), vec![("company_id".to_string(), "company.not_found".to_string())]);
+    let unknown = app
+        .post(
+            "/api/v1/users",
+            &json!({"login": "z", "first_name": "A", "last_name": "B", "full_access": true}),
+        )
+        .await;
+    assert_eq!(
+        unknown.status, 422,
+        "rights cannot be smuggled in: {}",
+        unknown.text
+    );
+    let elsewhere = app
+        .post(
+            "/api/v1/users",
+            &json!({"login": "z", "first_name": "A", "last_name": "B", "company_id": 99999}),
+        )
+        .await;
+    assert_eq!(
+        elsewhere.error_codes(),
+        vec![("company_id".to_string(), "company.not_found".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -138,11 +200,24 @@ async fn people_are_searched_filtered_sorted_and_paged() {
         async move {
             let reply = app.get(&path).await;
             assert_eq!(reply.status, 200, "{path}: {}", reply.text);
-            reply.body["items"].as_array().unwrap().iter().map(|u| u["login"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["login"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         }
     };
-    assert_eq!(names(&format!("q={}", urlencode("ПЕТРОВ"))).await, vec!["petrov"], "a surname, any case");
-    assert_eq!(names(&format!("q={}", urlencode("сидоР"))).await, vec!["sidorova"], "a fragment");
+    assert_eq!(
+        names(&format!("q={}", urlencode("ПЕТРОВ"))).await,
+        vec!["petrov"],
+        "a surname, any case"
+    );
+    assert_eq!(
+        names(&format!("q={}", urlencode("сидоР"))).await,
+        vec!["sidorova"],
+        "a fragment"
+    );
     assert_eq!(
         names(&format!("q={}", urlencode("пётр"))).await,
         vec!["ivanov", "petrov"],
@@ -150,9 +225,15 @@ async fn people_are_searched_filtered_sorted_and_paged() {
     );
     assert_eq!(names("q=sidor").await, vec!["sidorova"]);
     assert_eq!(names("q=79160000006").await, vec!["petrov"], "phone digits");
-    assert_eq!(names(&format!("company_id={cid}")).await, vec!["ivanov", "petrov", "sidorova"]);
+    assert_eq!(
+        names(&format!("company_id={cid}")).await,
+        vec!["ivanov", "petrov", "sidorova"]
+    );
     assert_eq!(names("kind=client_user").await, vec!["ivanov", "sidorova"]);
-    assert_eq!(names("sort=login&dir=desc").await, vec!["sidorova", "petrov", "ivanov", "admin"]);
+    assert_eq!(
+        names("sort=login&dir=desc").await,
+        vec!["sidorova", "petrov", "ivanov", "admin"]
+    );
     let page = app.get("/api/v1/users?sort=login&limit=2&offset=2").await;
     assert_eq!(page.body["total"], 4);
     assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
@@ -169,44 +250,136 @@ async fn edits_use_versions_and_blocking_ends_access() {
     let id = created["id"].as_i64().unwrap();
     let path = format!("/api/v1/users/{id}");
     let (session, _) = app.session("worker", "worker password one").await;
-    assert_eq!(session.get(app.url("/api/v1/me")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        session
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
-    assert_eq!(app.patch(&path, None, &json!({"position": "x"})).await.status, 428);
-    let reply = app.patch(&path, Some("\"1\""), &json!({"position": "Инженер", "login": "worker2"})).await;
+    assert_eq!(
+        app.patch(&path, None, &json!({"position": "x"}))
+            .await
+            .status,
+        428
+    );
+    let reply = app
+        .patch(
+            &path,
+            Some("\"1\""),
+            &json!({"position": "Инженер", "login": "worker2"}),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["position"], "Инженер");
     assert_eq!(reply.body["login"], "worker2");
     assert_eq!(reply.body["first_name"], "Oleg", "untouched fields stay");
-    assert_eq!(login_status(&app, "worker2", "worker password one").await, 200, "a changed login keeps the password");
+    assert_eq!(
+        login_status(&app, "worker2", "worker password one").await,
+        200,
+        "a changed login keeps the password"
+    );
 
-    let stale = app.patch(&path, Some("\"1\""), &json!({"position": "Stale"})).await;
+    let stale = app
+        .patch(&path, Some("\"1\""), &json!({"position": "Stale"}))
+        .await;
     assert_eq!(stale.status, 412);
     assert_eq!(stale.body["current"]["position"], "Инженер");
-    let read_only = app.patch(&path, Some("\"2\""), &json!({"has_password": false})).await;
-    assert_eq!(read_only.error_codes(), vec![("has_password".to_string(), "read_only".to_string())]);
+    let read_only = app
+        .patch(&path, Some("\"2\""), &json!({"has_password": false}))
+        .await;
+    assert_eq!(
+        read_only.error_codes(),
+        vec![("has_password".to_string(), "read_only".to_string())]
+    );
 
-    let blocked = app.patch(&path, Some("\"2\""), &json!({"status": "blocked"})).await;
+    let blocked = app
+        .patch(&path, Some("\"2\""), &json!({"status": "blocked"}))
+        .await;
     assert_eq!(blocked.status, 200, "{}", blocked.text);
-    assert_eq!(session.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401, "blocking ends the session");
-    assert_eq!(login_status(&app, "worker2", "worker password one").await, 401);
+    assert_eq!(
+        session
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "blocking ends the session"
+    );
+    assert_eq!(
+        login_status(&app, "worker2", "worker password one").await,
+        401
+    );
 
-    let active = app.patch(&path, Some("\"3\""), &json!({"status": "active", "password": "a brand new passphrase"})).await;
+    let active = app
+        .patch(
+            &path,
+            Some("\"3\""),
+            &json!({"status": "active", "password": "a brand new passphrase"}),
+        )
+        .await;
     assert_eq!(active.status, 200, "{}", active.text);
-    assert_eq!(login_status(&app, "worker2", "worker password one").await, 401);
-    assert_eq!(login_status(&app, "worker2", "a brand new passphrase").await, 200);
+    assert_eq!(
+        login_status(&app, "worker2", "worker password one").await,
+        401
+    );
+    assert_eq!(
+        login_status(&app, "worker2", "a brand new passphrase").await,
+        200
+    );
 
-    let audit = app.get(&format!("/api/v1/audit?entity_type=user&entity_id={id}")).await;
-    let actions: Vec<&str> = audit.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let audit = app
+        .get(&format!("/api/v1/audit?entity_type=user&entity_id={id}"))
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     let changes: Vec<&&str> = actions.iter().filter(|a| a.starts_with("user.")).collect();
-    assert_eq!(changes, vec![&"user.update", &"user.update", &"user.update", &"user.create"], "{actions:?}");
-    assert!(actions.contains(&"auth.login_failed"), "sign-in attempts are on the person's history too");
-    assert!(!audit.text.contains("passphrase") && !audit.text.contains("argon2"), "no password or hash in the log");
+    assert_eq!(
+        changes,
+        vec![
+            &"user.update",
+            &"user.update",
+            &"user.update",
+            &"user.create"
+        ],
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"auth.login_failed"),
+        "sign-in attempts are on the person's history too"
+    );
+    assert!(
+        !audit.text.contains("passphrase") && !audit.text.contains("argon2"),
+        "no password or hash in the log"
+    );
 
     let me = app.get("/api/v1/me").await;
     let admin_id = me.body["user_id"].as_i64().unwrap();
-    let etag = app.get(&format!("/api/v1/users/{admin_id}")).await.header("etag").unwrap().to_string();
-    let reply = app.patch(&format!("/api/v1/users/{admin_id}"), Some(&etag), &json!({"status": "blocked"})).await;
-    assert_eq!(reply.error_codes(), vec![("status".to_string(), "user.cannot_block_self".to_string())]);
+    let etag = app
+        .get(&format!("/api/v1/users/{admin_id}"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let reply = app
+        .patch(
+            &format!("/api/v1/users/{admin_id}"),
+            Some(&etag),
+            &json!({"status": "blocked"}),
+        )
+        .await;
+    assert_eq!(
+        reply.error_codes(),
+        vec![("status".to_string(), "user.cannot_block_self".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -214,9 +387,15 @@ async fn deleting_a_person_ends_their_open_session_and_restore_brings_them_back(
     let app = TestApp::spawn().await;
     let mut body = person("leaver", "Lev", "Levin");
     body["password"] = json!("leaver password one");
-    let id = app.post("/api/v1/users", &body).await.body["id"].as_i64().unwrap();
+    let id = app.post("/api/v1/users", &body).await.body["id"]
+        .as_i64()
+        .unwrap();
     let (session, _) = app.session("leaver", "leaver password one").await;
-    let token = app.services.token_create_for_login("leaver", "bot").await.unwrap();
+    let token = app
+        .services
+        .token_create_for_login("leaver", "bot")
+        .await
+        .unwrap();
 
     let sessions = app.get(&format!("/api/v1/users/{id}/sessions")).await;
     assert_eq!(sessions.body["total"], 1);
@@ -225,17 +404,41 @@ async fn deleting_a_person_ends_their_open_session_and_restore_brings_them_back(
 
     let reply = app.delete(&format!("/api/v1/users/{id}")).await;
     assert_eq!(reply.status, 204);
-    assert_eq!(session.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401, "the next request fails");
-    assert_eq!(app.with_token(&token, Method::GET, "/api/v1/me").send().await.unwrap().status(), 401);
-    assert_eq!(login_status(&app, "leaver", "leaver password one").await, 401);
+    assert_eq!(
+        session
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "the next request fails"
+    );
+    assert_eq!(
+        app.with_token(&token, Method::GET, "/api/v1/me")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_status(&app, "leaver", "leaver password one").await,
+        401
+    );
     assert_eq!(app.get("/api/v1/users").await.body["total"], 1);
     assert_eq!(app.get("/api/v1/users?deleted=only").await.body["total"], 1);
     assert_eq!(app.delete(&format!("/api/v1/users/{id}")).await.status, 409);
 
-    let restored = app.post(&format!("/api/v1/users/{id}/restore"), &json!({})).await;
+    let restored = app
+        .post(&format!("/api/v1/users/{id}/restore"), &json!({}))
+        .await;
     assert_eq!(restored.status, 200, "{}", restored.text);
     assert_eq!(restored.body["deleted_at"], Value::Null);
-    assert_eq!(login_status(&app, "leaver", "leaver password one").await, 200);
+    assert_eq!(
+        login_status(&app, "leaver", "leaver password one").await,
+        200
+    );
 
     let me = app.get("/api/v1/me").await;
     let admin_id = me.body["user_id"].as_i64().unwrap();
@@ -243,7 +446,11 @@ async fn deleting_a_person_ends_their_open_session_and_restore_brings_them_back(
     assert_eq!(reply.status, 409);
     assert_eq!(reply.body["code"], "user.cannot_delete_self");
 
-    let ended = app.request(Method::DELETE, &format!("/api/v1/users/{id}/sessions")).send().await.unwrap();
+    let ended = app
+        .request(Method::DELETE, &format!("/api/v1/users/{id}/sessions"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ended.status(), 204);
 }
 
@@ -263,21 +470,46 @@ async fn people_of_other_tenants_are_invisible() {
         email: None,
         kind: "account_admin".into(),
         full_access: true,
-        password_hash: kabinet_service::auth::hash_password("tenant a password".into()).await.unwrap(),
+        password_hash: kabinet_service::auth::hash_password("tenant a password".into())
+            .await
+            .unwrap(),
     };
-    kabinet_store::users::insert(&mut tx, &admin_a, kabinet_service::now_ms()).await.unwrap();
+    kabinet_store::users::insert(&mut tx, &admin_a, kabinet_service::now_ms())
+        .await
+        .unwrap();
     kabinet_store::commit(tx).await.unwrap();
     let mut user_b = person("userb", "Boris", "Borisov");
     user_b["company_id"] = b["id"].clone();
     let user_b = app.post("/api/v1/users", &user_b).await.body;
 
-    let token = app.services.token_create_for_login("admina", "bot").await.unwrap();
+    let token = app
+        .services
+        .token_create_for_login("admina", "bot")
+        .await
+        .unwrap();
 
-    let list = app.with_token(&token, Method::GET, "/api/v1/users").send().await.unwrap();
+    let list = app
+        .with_token(&token, Method::GET, "/api/v1/users")
+        .send()
+        .await
+        .unwrap();
     let body: Value = list.json().await.unwrap();
-    let logins: Vec<&str> = body["items"].as_array().unwrap().iter().map(|u| u["login"].as_str().unwrap()).collect();
+    let logins: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["login"].as_str().unwrap())
+        .collect();
     assert_eq!(logins, vec!["admina"]);
-    let other = app.with_token(&token, Method::GET, &format!("/api/v1/users/{}", user_b["id"])).send().await.unwrap();
+    let other = app
+        .with_token(
+            &token,
+            Method::GET,
+            &format!("/api/v1/users/{}", user_b["id"]),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 404);
     let moved = app
         .with_token(&token, Method::POST, "/api/v1/users")
@@ -285,6 +517,9 @@ async fn people_of_other_tenants_are_invisible() {
         .send()
         .await
         .unwrap();
-    assert_eq!(moved.status(), 422, "cannot create people in another tenant");
+    assert_eq!(
+        moved.status(),
+        422,
+        "cannot create people in another tenant"
+    );
 }
-
