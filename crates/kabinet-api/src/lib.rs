@@ -282,6 +282,17 @@ pub struct LoginResponse {
     pub user_id: i64,
     pub login: String,
     pub csrf_token: String,
+    /// The person signed in with a generated password and must change it
+    /// (`POST /api/v1/me/password`) before anything else.
+    pub must_change_password: bool,
+}
+
+/// The body of `POST /api/v1/me/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

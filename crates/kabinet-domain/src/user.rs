@@ -126,7 +126,8 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
     {
         return Err("password.common");
     }
-    if folded.chars().all(|c| Some(c) == folded.chars().next()) {
+    let first = folded.chars().next().unwrap_or_default();
+    if folded.chars().all(|c| c == first) {
         return Err("password.common");
     }
     Ok(())

@@ -98,6 +98,7 @@ pub async fn login(
         user_id: session.user_id,
         login: session.login,
         csrf_token: session.csrf_token,
+        must_change_password: session.must_change_password,
     };
     let mut response = Json(body).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -768,4 +769,31 @@ pub async fn user_sessions_end(
         .await
         .map_err(service_error(ctx.lang))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me_password(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let request: kabinet_api::PasswordChange = json_body(&body)?;
+    state
+        .services
+        .change_own_password(
+            &ctx.actor,
+            &request.current_password,
+            &request.new_password,
+            ctx.session_secret.as_deref(),
+        )
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me_sessions(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+) -> ApiResult<Json<Page<SessionDto>>> {
+    let id = ctx.actor.user_id;
+    user_sessions(State(state), ctx, Path(id)).await
 }

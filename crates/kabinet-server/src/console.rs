@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
             get(company_restore_page).post(company_restore_submit),
         )
         .route("/audit", get(audit_page))
+        .route("/me/password", get(password_page).post(password_submit))
         .route("/tokens", get(tokens_page).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
         .route("/static/app.css", get(static_css))
@@ -247,6 +248,9 @@ pub(crate) fn error_page(ctx: &ConsoleCtx, error: ServiceError) -> Response {
             "stale_version",
             String::new(),
         ),
+        ServiceError::PasswordChangeRequired => {
+            return Redirect::to("/me/password").into_response();
+        }
         ServiceError::Throttled { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -387,7 +391,12 @@ async fn login_submit(
         .await
     {
         Ok(session) => {
-            let mut response = Redirect::to(&next).into_response();
+            let target = if session.must_change_password {
+                "/me/password".to_string()
+            } else {
+                next.clone()
+            };
+            let mut response = Redirect::to(&target).into_response();
             let cookies = [
                 set_cookie(
                     SESSION_COOKIE,
@@ -1984,6 +1993,102 @@ async fn token_revoke(
         Ok(()) => Redirect::to("/tokens").into_response(),
         Err(error) => error_page(&ctx, error),
     }
+}
+
+// ---------------------------------------------------------------------------
+// One's own password.
+
+#[derive(Template)]
+#[template(path = "me_password.html")]
+struct PasswordPage {
+    m: Frame,
+    forced: bool,
+    errors: HashMap<String, String>,
+    done: bool,
+}
+
+impl PasswordPage {
+    fn error(&self, field: &str) -> String {
+        self.errors.get(field).cloned().unwrap_or_default()
+    }
+}
+
+async fn password_page(ctx: ConsoleCtx) -> Response {
+    let page = PasswordPage {
+        forced: ctx.actor.must_change_password,
+        m: Frame::new(&ctx, "password", "password.title"),
+        errors: HashMap::new(),
+        done: false,
+    };
+    render(&page)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    repeat_password: String,
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let lang = ctx.lang;
+    let mut errors = HashMap::new();
+    if form.new_password != form.repeat_password {
+        errors.insert(
+            "repeat_password".to_string(),
+            message(lang, "password.mismatch").to_string(),
+        );
+    } else {
+        match state
+            .services
+            .change_own_password(
+                &ctx.actor,
+                &form.current_password,
+                &form.new_password,
+                Some(&ctx.session_secret),
+            )
+            .await
+        {
+            Ok(()) => {
+                let page = PasswordPage {
+                    forced: false,
+                    m: Frame::new(&ctx, "password", "password.title"),
+                    errors,
+                    done: true,
+                };
+                return render(&page);
+            }
+            Err(ServiceError::Validation(problems)) => {
+                for problem in problems {
+                    let field = if problem.field == "password" {
+                        "new_password".to_string()
+                    } else {
+                        problem.field
+                    };
+                    errors.insert(field, message(lang, problem.code).to_string());
+                }
+            }
+            Err(error) => return error_page(&ctx, error),
+        }
+    }
+    let page = PasswordPage {
+        forced: ctx.actor.must_change_password,
+        m: Frame::new(&ctx, "password", "password.title"),
+        errors,
+        done: false,
+    };
+    let mut response = render(&page);
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
 }
 
 // ---------------------------------------------------------------------------

@@ -70,6 +70,10 @@ impl ApiError {
                 api
             }
             ServiceError::Stale => Self::new(StatusCode::PRECONDITION_FAILED, "stale_version"),
+            ServiceError::PasswordChangeRequired => {
+                Self::new(StatusCode::FORBIDDEN, "password_change_required")
+                    .detail("change the generated password first: POST /api/v1/me/password")
+            }
             ServiceError::Throttled { retry_after_ms } => {
                 let seconds = (retry_after_ms as u64).div_ceil(1000).max(1);
                 let mut api = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").detail(

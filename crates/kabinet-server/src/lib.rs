@@ -59,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(api::login))
         .route("/auth/logout", post(api::logout))
         .route("/me", get(api::me))
+        .route("/me/password", post(api::me_password))
+        .route("/me/sessions", get(api::me_sessions))
         .route(
             "/companies",
             get(api::companies_list).post(api::companies_create),

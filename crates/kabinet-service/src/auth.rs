@@ -109,6 +109,7 @@ pub struct NewSession {
     pub csrf_token: String,
     pub user_id: i64,
     pub login: String,
+    pub must_change_password: bool,
 }
 
 /// What the first start created.
@@ -356,6 +357,7 @@ impl Services {
             csrf_token: session.csrf_token,
             user_id: user.id,
             login: user.login.clone(),
+            must_change_password: user.card.must_change_password,
         })
     }
 
@@ -397,6 +399,7 @@ impl Services {
             grants,
             ip: origin.ip.clone(),
             on_behalf_of: None,
+            must_change_password: user.card.must_change_password,
         })
     }
 
@@ -611,5 +614,60 @@ impl Services {
         audit_store::insert(&mut tx, &entry).await?;
         commit(tx).await?;
         Ok(password)
+    }
+}
+
+impl Services {
+    /// A person changes their own password: the current one is checked, the
+    /// new one must pass the policy and differ, every other session and
+    /// token of theirs ends, and a forced change is cleared.
+    pub async fn change_own_password(
+        &self,
+        actor: &Actor,
+        current_password: &str,
+        new_password: &str,
+        keep_session_secret: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let user = {
+            let mut conn = self.store.reader().await?;
+            users::by_id(&mut conn, actor.user_id)
+                .await?
+                .ok_or(ServiceError::Unauthenticated)?
+        };
+        if !verify_password(current_password.to_string(), user.password_hash.clone()).await? {
+            return Err(ServiceError::Validation(vec![
+                kabinet_domain::FieldError::new("current_password", "password.wrong"),
+            ]));
+        }
+        check_new_password(new_password)?;
+        if new_password == current_password {
+            return Err(ServiceError::Validation(vec![
+                kabinet_domain::FieldError::new("new_password", "password.unchanged"),
+            ]));
+        }
+        let hash = hash_password(new_password.to_string()).await?;
+        let mut tx = self.store.begin().await?;
+        let now = now_ms();
+        users::set_own_password(&mut tx, user.id, &hash, now).await?;
+        sessions::revoke_others(
+            &mut tx,
+            user.id,
+            keep_session_secret.map(secret_hash).as_deref(),
+            now,
+        )
+        .await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "user.password_change",
+            "user",
+            Some(user.id.to_string()),
+            None,
+            None,
+            Some("own password changed; other sessions and tokens ended".into()),
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
     }
 }

@@ -65,10 +65,16 @@ pub struct Actor {
     pub ip: Option<String>,
     /// Set when a person acts inside another company's cabinet (M4, X10).
     pub on_behalf_of: Option<String>,
+    /// A person signed in with a generated password may do nothing but
+    /// change it.
+    pub must_change_password: bool,
 }
 
 impl Actor {
     pub fn require(&self, function: Function) -> Result<(), ServiceError> {
+        if self.must_change_password {
+            return Err(ServiceError::PasswordChangeRequired);
+        }
         if self.grants.allows(function) {
             Ok(())
         } else {
@@ -77,7 +83,7 @@ impl Actor {
     }
 
     pub fn can(&self, function: Function) -> bool {
-        self.grants.allows(function)
+        !self.must_change_password && self.grants.allows(function)
     }
 
     /// Whether a company at `path` lies in the actor's scope.
@@ -114,6 +120,9 @@ pub enum ServiceError {
     /// The record changed since the client read it.
     #[error("stale version")]
     Stale,
+    /// The person must change their generated password first.
+    #[error("password change required")]
+    PasswordChangeRequired,
     /// Too many failed attempts: try again after this long.
     #[error("too many attempts")]
     Throttled { retry_after_ms: i64 },

@@ -252,3 +252,23 @@ pub async fn sessions_of_user(
         })
         .collect()
 }
+
+/// Ends every session of a user but `keep` (the one in use), and every token.
+pub async fn revoke_others(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or("").to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -501,3 +501,19 @@ pub async fn list(
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok((items, total))
 }
+
+/// Sets a person's own new password and clears a forced change.
+pub async fn set_own_password(
+    conn: &mut AnyConnection,
+    id: i64,
+    hash: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, version = version + 1, updated_at = $2 WHERE id = $3")
+        .bind(hash.to_string())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -459,3 +459,93 @@ async fn language_is_switchable_and_remembered() {
         "An INN has 10 digits (organisation) or 12 (individual)"
     );
 }
+
+#[tokio::test]
+async fn a_person_with_a_generated_password_is_sent_to_change_it() {
+    let app = TestApp::spawn().await;
+    let reply = app
+        .post("/api/v1/users", &serde_json::json!({"login": "fresh", "first_name": "F", "last_name": "R", "generate_password": true}))
+        .await;
+    let generated = reply.body["generated_password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = browser();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page);
+    let response = client
+        .post(app.url("/login"))
+        .form(&[
+            ("login", "fresh"),
+            ("password", generated.as_str()),
+            ("next", "/companies"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/me/password");
+    let list = client.get(app.url("/companies")).send().await.unwrap();
+    assert_eq!(
+        list.headers()["location"],
+        "/me/password",
+        "every page leads to the change first"
+    );
+    let form = client
+        .get(app.url("/me/password"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("data-testid=\"forced\""));
+    let csrf = csrf_in(&form);
+    let mismatch = client
+        .post(app.url("/me/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", generated.as_str()),
+            ("new_password", "my new passphrase"),
+            ("repeat_password", "other"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(mismatch
+        .text()
+        .await
+        .unwrap()
+        .contains("data-field=\"repeat_password\""));
+    let done = client
+        .post(app.url("/me/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", generated.as_str()),
+            ("new_password", "my new passphrase"),
+            ("repeat_password", "my new passphrase"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done
+        .text()
+        .await
+        .unwrap()
+        .contains("data-testid=\"password-changed\""));
+    let list = client.get(app.url("/companies")).send().await.unwrap();
+    assert_eq!(
+        list.status(),
+        StatusCode::FORBIDDEN,
+        "no rights, but no longer sent to the password page"
+    );
+}

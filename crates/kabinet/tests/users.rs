@@ -523,3 +523,118 @@ async fn people_of_other_tenants_are_invisible() {
         "cannot create people in another tenant"
     );
 }
+
+#[tokio::test]
+async fn a_generated_password_must_be_changed_before_anything_else() {
+    let app = TestApp::spawn().await;
+    let mut body = person("newbie", "Nina", "Novikova");
+    body["generate_password"] = json!(true);
+    let created = app.post("/api/v1/users", &body).await.body;
+    let generated = created["generated_password"].as_str().unwrap().to_string();
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login: Value = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"login": "newbie", "password": generated}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["must_change_password"], true);
+    let csrf = login["csrf_token"].as_str().unwrap().to_string();
+    let other_device = app.session("newbie", &generated).await.0;
+
+    let blocked = client
+        .get(app.url("/api/v1/companies"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 403);
+    let problem: Value = blocked.json().await.unwrap();
+    assert_eq!(problem["code"], "password_change_required");
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "/me still answers"
+    );
+
+    let change = |current: String, new: &'static str| {
+        let client = &client;
+        let csrf = csrf.clone();
+        let url = app.url("/api/v1/me/password");
+        async move {
+            client
+                .post(url)
+                .header("x-csrf-token", csrf)
+                .json(&json!({"current_password": current, "new_password": new}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let wrong = change("not it".into(), "my own good passphrase").await;
+    assert_eq!(wrong.status(), 422);
+    let problem: Value = wrong.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "current_password");
+    let common = change(generated.clone(), "password123").await;
+    assert_eq!(common.status(), 422);
+    assert_eq!(
+        change(generated.clone(), "my own good passphrase")
+            .await
+            .status(),
+        204
+    );
+
+    let now = client
+        .get(app.url("/api/v1/companies"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(now.status(), 403);
+    let problem: Value = now.json().await.unwrap();
+    assert_eq!(
+        problem["code"], "forbidden",
+        "the forced change is over; rights decide now"
+    );
+    assert_eq!(
+        other_device
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "other sessions ended"
+    );
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "this session goes on"
+    );
+    assert_eq!(login_status(&app, "newbie", &generated).await, 401);
+    assert_eq!(
+        login_status(&app, "newbie", "my own good passphrase").await,
+        200
+    );
+    assert_eq!(
+        app.get("/api/v1/audit?action=user.password_change")
+            .await
+            .body["total"],
+        1
+    );
+}
