@@ -797,3 +797,113 @@ pub async fn me_sessions(
     let id = ctx.actor.user_id;
     user_sessions(State(state), ctx, Path(id)).await
 }
+
+/// The body of `POST /api/v1/auth/recover`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverRequest {
+    login: String,
+}
+
+/// Starts password recovery; the answer never tells whether the account exists.
+pub async fn auth_recover(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    RequestOrigin(origin): RequestOrigin,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let request: RecoverRequest = json_body(&body)?;
+    state
+        .services
+        .recover_password(&request.login, &origin)
+        .await
+        .map_err(service_error(lang))?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The body of `POST /api/v1/auth/password`: the secret of a one-time link and the new password.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkPasswordRequest {
+    token: String,
+    new_password: String,
+}
+
+pub async fn auth_password(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    RequestOrigin(origin): RequestOrigin,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let request: LinkPasswordRequest = json_body(&body)?;
+    state
+        .services
+        .set_password_by_link(&request.token, &request.new_password, &origin)
+        .await
+        .map_err(service_error(lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An outbox entry as the API shows it.
+#[derive(serde::Serialize)]
+pub struct OutboxDto {
+    id: i64,
+    at: String,
+    topic: String,
+    entity_type: String,
+    entity_id: String,
+    payload: serde_json::Value,
+    delivered_at: Option<String>,
+}
+
+pub async fn outbox_list(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let number = |name: &str, default: i64| -> ApiResult<i64> {
+        match params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number"))),
+        }
+    };
+    let (limit, offset) = (
+        number("limit", 50)?.clamp(1, 500),
+        number("offset", 0)?.max(0),
+    );
+    let topic = params
+        .get("topic")
+        .map(String::as_str)
+        .filter(|t| !t.is_empty());
+    let (entries, total) = state
+        .services
+        .outbox_list(&ctx.actor, topic, limit, offset)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    let items: Vec<OutboxDto> = entries
+        .iter()
+        .map(|e| OutboxDto {
+            id: e.id,
+            at: kabinet_api::format_time(e.at),
+            topic: e.topic.clone(),
+            entity_type: e.entity_type.clone(),
+            entity_id: e.entity_id.clone(),
+            payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+            delivered_at: e.delivered_at.map(kabinet_api::format_time),
+        })
+        .collect();
+    let mut response = Json(Page {
+        items,
+        total,
+        limit,
+        offset,
+    })
+    .into_response();
+    // Messages may carry one-time links: never cache them.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

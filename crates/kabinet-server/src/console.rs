@@ -55,6 +55,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/audit", get(audit_page))
         .route("/me/password", get(password_page).post(password_submit))
+        .route("/password/forgot", get(forgot_page).post(forgot_submit))
+        .route("/password/set", get(link_page).post(link_submit))
+        .route("/outbox", get(outbox_page))
         .route("/tokens", get(tokens_page).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
         .route("/static/app.css", get(static_css))
@@ -2088,6 +2091,284 @@ async fn password_submit(
     };
     let mut response = render(&page);
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
+}
+
+// ---------------------------------------------------------------------------
+// Password recovery and one-time links (no session needed).
+
+#[derive(Template)]
+#[template(path = "password_forgot.html")]
+struct ForgotPage {
+    m: Frame,
+    csrf: String,
+    sent: bool,
+    error: Option<String>,
+}
+
+/// A page for people without a session, with its own CSRF cookie like the sign-in page.
+fn with_pre_session_csrf(mut response: Response, token: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        Some(3600),
+        true,
+        false,
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn forgot_page(parts: axum::http::request::Parts) -> Response {
+    let lang = lang_of(&parts);
+    let token = kabinet_service::auth::random_secret();
+    let page = ForgotPage {
+        m: Frame::anonymous(lang, "forgot.title", "/password/forgot"),
+        csrf: token.clone(),
+        sent: false,
+        error: None,
+    };
+    with_pre_session_csrf(render(&page), &token)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ForgotForm {
+    csrf: String,
+    login: String,
+}
+
+async fn forgot_submit(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    let lang = lang_of(&parts);
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let token = kabinet_service::auth::random_secret();
+    if expected.is_empty() || !same_secret(&expected, &form.csrf) {
+        let page = ForgotPage {
+            m: Frame::anonymous(lang, "forgot.title", "/password/forgot"),
+            csrf: token.clone(),
+            sent: false,
+            error: Some(message(lang, "csrf").to_string()),
+        };
+        let mut response = with_pre_session_csrf(render(&page), &token);
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return response;
+    }
+    let origin = origin(&parts, &state);
+    if !form.login.trim().is_empty() {
+        if let Err(error) = state.services.recover_password(&form.login, &origin).await {
+            tracing::error!(%error, "password recovery failed");
+        }
+    }
+    let page = ForgotPage {
+        m: Frame::anonymous(lang, "forgot.title", "/password/forgot"),
+        csrf: token.clone(),
+        sent: true,
+        error: None,
+    };
+    with_pre_session_csrf(render(&page), &token)
+}
+
+#[derive(Template)]
+#[template(path = "password_link.html")]
+struct LinkPage {
+    m: Frame,
+    csrf: String,
+    done: bool,
+    error: Option<String>,
+    password_error: Option<String>,
+}
+
+async fn link_page(parts: axum::http::request::Parts) -> Response {
+    let lang = lang_of(&parts);
+    let token = kabinet_service::auth::random_secret();
+    let page = LinkPage {
+        m: Frame::anonymous(lang, "link.title", "/password/set"),
+        csrf: token.clone(),
+        done: false,
+        error: None,
+        password_error: None,
+    };
+    with_pre_session_csrf(render(&page), &token)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LinkForm {
+    csrf: String,
+    token: String,
+    new_password: String,
+    repeat_password: String,
+}
+
+async fn link_submit(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    Form(form): Form<LinkForm>,
+) -> Response {
+    let lang = lang_of(&parts);
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let token = kabinet_service::auth::random_secret();
+    let page = |done: bool, error: Option<String>, password_error: Option<String>| LinkPage {
+        m: Frame::anonymous(lang, "link.title", "/password/set"),
+        csrf: token.clone(),
+        done,
+        error,
+        password_error,
+    };
+    let (status, page) = if expected.is_empty() || !same_secret(&expected, &form.csrf) {
+        (
+            StatusCode::FORBIDDEN,
+            page(false, Some(message(lang, "csrf").to_string()), None),
+        )
+    } else if form.new_password != form.repeat_password {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(
+                false,
+                None,
+                Some(message(lang, "password.mismatch").to_string()),
+            ),
+        )
+    } else {
+        let origin = origin(&parts, &state);
+        match state
+            .services
+            .set_password_by_link(&form.token, &form.new_password, &origin)
+            .await
+        {
+            Ok(()) => (StatusCode::OK, page(true, None, None)),
+            Err(ServiceError::Validation(problems)) => {
+                let text = problems
+                    .iter()
+                    .map(|p| message(lang, p.code).to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    page(false, None, Some(text)),
+                )
+            }
+            Err(ServiceError::Conflict { code, .. }) => (
+                StatusCode::CONFLICT,
+                page(false, Some(message(lang, code).to_string()), None),
+            ),
+            Err(error) => {
+                tracing::error!(%error, "setting a password by link failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    page(false, Some(message(lang, "internal").to_string()), None),
+                )
+            }
+        }
+    };
+    let mut response = with_pre_session_csrf(render(&page), &token);
+    *response.status_mut() = status;
+    response
+}
+
+// ---------------------------------------------------------------------------
+// Outbox.
+
+/// An outbox entry as the console shows it.
+pub struct OutboxRow {
+    pub at: String,
+    pub topic: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub delivered: String,
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+struct OutboxPage {
+    m: Frame,
+    rows: Vec<OutboxRow>,
+    total: i64,
+    topic: String,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+async fn outbox_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let topic = params
+        .get("topic")
+        .cloned()
+        .unwrap_or_else(|| "email".to_string());
+    let offset = params
+        .get("offset")
+        .and_then(|o| o.parse::<i64>().ok())
+        .unwrap_or(0)
+        .max(0);
+    let (entries, total) = match state
+        .services
+        .outbox_list(&ctx.actor, Some(&topic), PAGE_SIZE, offset)
+        .await
+    {
+        Ok(found) => found,
+        Err(error) => return error_page(&ctx, error),
+    };
+    let rows = entries
+        .iter()
+        .map(|e| {
+            let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+            let field = |name: &str| {
+                payload
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            OutboxRow {
+                at: format_time(e.at)
+                    .replace('T', " ")
+                    .trim_end_matches('Z')
+                    .to_string(),
+                topic: e.topic.clone(),
+                to: field("to"),
+                subject: field("subject"),
+                text: if payload.get("text").is_some() {
+                    field("text")
+                } else {
+                    e.payload.clone()
+                },
+                delivered: e
+                    .delivered_at
+                    .map(|at| {
+                        format_time(at)
+                            .replace('T', " ")
+                            .trim_end_matches('Z')
+                            .to_string()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let href = |o: i64| format!("/outbox?topic={}&offset={o}", url_encode(&topic));
+    let page = OutboxPage {
+        m: Frame::new(&ctx, "outbox", "outbox.title"),
+        rows,
+        total,
+        prev_href: (offset > 0).then(|| href((offset - PAGE_SIZE).max(0))),
+        next_href: (offset + PAGE_SIZE < total).then(|| href(offset + PAGE_SIZE)),
+        topic,
+    };
+    let mut response = render(&page);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

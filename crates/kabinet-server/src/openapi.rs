@@ -44,6 +44,9 @@ pub const OPERATIONS: &[Operation] = &[
         response: Some("Me"),
         status: 200,
     },
+    Operation { method: "post", path: "/auth/recover", summary: "Start password recovery by login or e-mail; always 202, whether or not the account exists", request: Some("RecoverRequest"), response: None, status: 202 },
+    Operation { method: "post", path: "/auth/password", summary: "Set a password with the secret of a one-time link (from the fragment of the e-mailed link)", request: Some("LinkPassword"), response: None, status: 204 },
+    Operation { method: "get", path: "/outbox", summary: "Messages and events waiting for or done with delivery, newest first (topic filter)", request: None, response: Some("OutboxPage"), status: 200 },
     Operation {
         method: "post",
         path: "/me/password",
@@ -326,7 +329,7 @@ pub fn document() -> Value {
         if !parameters.is_empty() {
             operation["parameters"] = Value::Array(parameters);
         }
-        if op.path != "/auth/login" {
+        if !["/auth/login", "/auth/recover", "/auth/password"].contains(&op.path) {
             operation["security"] = json!([{"bearer": []}, {"session": []}]);
         }
         let full = format!("/api/v1{}", op.path);
@@ -354,6 +357,10 @@ pub fn document() -> Value {
                 "UserPage": page_of("User"),
                 "Session": {"type": "object", "properties": {"created_at": {"type": "string"}, "last_seen_at": {"type": "string"}, "expires_at": {"type": "string"}, "ip": {"type": ["string", "null"]}, "user_agent": {"type": ["string", "null"]}}},
                 "SessionPage": page_of("Session"),
+                "RecoverRequest": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string", "description": "Login or e-mail"}}},
+                "LinkPassword": {"type": "object", "required": ["token", "new_password"], "properties": {"token": {"type": "string", "writeOnly": true}, "new_password": {"type": "string", "format": "password", "writeOnly": true}}},
+                "OutboxEntry": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "topic": {"type": "string"}, "entity_type": {"type": "string"}, "entity_id": {"type": "string"}, "payload": {}, "delivered_at": {"type": ["string", "null"]}}},
+                "OutboxPage": page_of("OutboxEntry"),
                 "PasswordChange": {"type": "object", "required": ["current_password", "new_password"], "properties": {"current_password": {"type": "string", "format": "password", "writeOnly": true}, "new_password": {"type": "string", "format": "password", "writeOnly": true}}},
                 "LoginRequest": {"type": "object", "required": ["login", "password"], "properties": {"login": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
                 "LoginResponse": {"type": "object", "properties": {"user_id": {"type": "integer"}, "login": {"type": "string"}, "csrf_token": {"type": "string"}}},

@@ -46,6 +46,17 @@
     });
   });
 
+  // A one-time link carries its secret in the fragment (never sent to the
+  // server): move it into the form and out of the address bar.
+  document.querySelectorAll("form[data-token-from-fragment]").forEach(function (form) {
+    var secret = window.location.hash.replace(/^#/, "");
+    var input = form.querySelector("input[name=token]");
+    if (secret && input) {
+      input.value = secret;
+      history.replaceState(null, "", window.location.pathname);
+    }
+  });
+
   // The side menu folds away on narrow screens.
   var toggle = document.querySelector("[data-menu-toggle]");
   var nav = document.getElementById("sidenav");

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod demo;
+pub mod messages;
 pub mod users;
 
 use kabinet_domain::access::{Function, Grants};
@@ -26,6 +27,8 @@ pub struct ServiceSettings {
     pub session_idle_minutes: i64,
     /// A session ends this long after sign-in whatever its use.
     pub session_absolute_hours: i64,
+    /// The address people reach the console at, for links in messages.
+    pub public_url: String,
 }
 
 impl Default for ServiceSettings {
@@ -34,6 +37,7 @@ impl Default for ServiceSettings {
             retention_days: 365,
             session_idle_minutes: 12 * 60,
             session_absolute_hours: 7 * 24,
+            public_url: "http://127.0.0.1:8080".to_string(),
         }
     }
 }

@@ -171,6 +171,9 @@ impl Services {
         let created = users::get(&mut tx, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
+        if hash.is_none() {
+            crate::messages::invite(&mut tx, &self.settings.public_url, &created).await?;
+        }
         record(
             &mut tx,
             actor,

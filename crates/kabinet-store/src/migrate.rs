@@ -28,6 +28,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_sign_in_throttle.sql"),
         postgres: include_str!("../migrations/postgres/0003_sign_in_throttle.sql"),
     },
+    Migration {
+        version: 4,
+        name: "password_links",
+        sqlite: include_str!("../migrations/sqlite/0004_password_links.sql"),
+        postgres: include_str!("../migrations/postgres/0004_password_links.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

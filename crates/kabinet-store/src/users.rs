@@ -517,3 +517,56 @@ pub async fn set_own_password(
         .await?;
     Ok(())
 }
+
+/// Stores a one-time password link (only the hash of its secret).
+pub async fn insert_password_link(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    user_id: i64,
+    purpose: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO password_links (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_hash.to_string())
+        .bind(user_id)
+        .bind(purpose.to_string())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Uses up a live link: returns its user id if it existed, was unused and
+/// had not expired. A link works once.
+pub async fn consume_password_link(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+    )
+    .bind(now)
+    .bind(token_hash.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(|r| col(r, "user_id")).transpose()
+}
+
+/// A live user by login or e-mail (case-insensitive), for password recovery.
+pub async fn by_login_or_email(
+    conn: &mut AnyConnection,
+    text: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    let folded = text.trim().to_lowercase();
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE u.deleted_at IS NULL AND (u.login_lower = $1 OR lower(u.email) = $1) ORDER BY u.id LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(folded)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

@@ -52,6 +52,10 @@ enum Command {
         /// Proxy addresses whose X-Forwarded-For is trusted (comma-separated).
         #[arg(long, env = "KABINET_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// The address people open the console at, used in e-mailed links
+        /// (default: http:// and the listen address).
+        #[arg(long, env = "KABINET_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Days a deleted company stays restorable before it is purged.
         #[arg(long, env = "KABINET_RETENTION_DAYS", default_value_t = 365)]
         retention_days: i64,
@@ -180,6 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             provider_name,
             secure_cookies,
             trusted_proxies,
+            public_url,
             retention_days,
         } => {
             serve(
@@ -188,6 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 provider_name,
                 secure_cookies,
                 trusted_proxies,
+                public_url,
                 retention_days,
             )
             .await
@@ -289,11 +295,18 @@ async fn serve(
     provider_name: String,
     secure_cookies: bool,
     trusted_proxies: Vec<std::net::IpAddr>,
+    public_url: Option<String>,
     retention_days: i64,
 ) -> anyhow::Result<()> {
     let store = data.open().await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
     let settings = ServiceSettings {
         retention_days,
+        public_url,
         ..ServiceSettings::default()
     };
     let services = Services::new(store, settings);
@@ -305,10 +318,6 @@ async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let address = listener.local_addr()?;
     println!("Kabinet is running at http://{address}/");
     if boot.created {
         match &boot.generated_admin_password {

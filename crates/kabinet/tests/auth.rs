@@ -8,7 +8,7 @@ use serde_json::json;
 async fn every_api_operation_requires_credentials() {
     let app = TestApp::spawn().await;
     for (method, path) in kabinet_server::documented_operations() {
-        if path == "/auth/login" {
+        if ["/auth/login", "/auth/recover", "/auth/password"].contains(&path) {
             continue;
         }
         let path = path.replace("{id}", "1");

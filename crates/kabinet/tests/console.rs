@@ -549,3 +549,113 @@ async fn a_person_with_a_generated_password_is_sent_to_change_it() {
         "no rights, but no longer sent to the password page"
     );
 }
+
+#[tokio::test]
+async fn password_recovery_pages_work_without_a_session() {
+    let app = TestApp::spawn().await;
+    app.post(
+        "/api/v1/users",
+        &serde_json::json!({"login": "lost", "first_name": "L", "last_name": "O", "email": "lost@example.ru", "password": "old lost passphrase"}),
+    )
+    .await;
+    let client = browser();
+    let login_page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login_page.contains("href=\"/password/forgot\""));
+    let page = client
+        .get(app.url("/password/forgot"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page);
+    let sent = client
+        .post(app.url("/password/forgot"))
+        .form(&[("csrf", token.as_str()), ("login", "lost")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert!(sent
+        .text()
+        .await
+        .unwrap()
+        .contains("data-testid=\"recovery-sent\""));
+
+    let outbox = app.get("/api/v1/outbox?topic=email").await;
+    let text = outbox.body["items"][0]["payload"]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let start = text.find("/password/set#").unwrap() + "/password/set#".len();
+    let secret = text[start..].split_whitespace().next().unwrap().to_string();
+
+    let page = client
+        .get(app.url("/password/set"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-token-from-fragment"));
+    let token = csrf_in(&page);
+    let done = client
+        .post(app.url("/password/set"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("token", secret.as_str()),
+            ("new_password", "found it again"),
+            ("repeat_password", "found it again"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let html = done.text().await.unwrap();
+    assert!(html.contains("data-testid=\"password-set\""));
+    let page = client
+        .get(app.url("/password/set"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page);
+    let again = client
+        .post(app.url("/password/set"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("token", secret.as_str()),
+            ("new_password", "found it again"),
+            ("repeat_password", "found it again"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::CONFLICT,
+        "used links are refused"
+    );
+
+    let (admin, _) = sign_in(&app).await;
+    let outbox_page = admin
+        .get(app.url("/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(outbox_page.contains("lost@example.ru"));
+}

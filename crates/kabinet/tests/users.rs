@@ -638,3 +638,161 @@ async fn a_generated_password_must_be_changed_before_anything_else() {
         1
     );
 }
+
+/// The one-time link secret from the newest e-mail to `to` in the outbox.
+async fn link_secret_for(app: &TestApp, to: &str) -> Option<String> {
+    let outbox = app.get("/api/v1/outbox?topic=email").await;
+    let message = outbox.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["payload"]["to"] == to)?
+        .clone();
+    let text = message["payload"]["text"].as_str().unwrap().to_string();
+    let start = text.find("/password/set#")? + "/password/set#".len();
+    Some(text[start..].split_whitespace().next().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_new_person_sets_their_password_with_a_one_time_link() {
+    let app = TestApp::spawn().await;
+    let mut body = person("invited", "Inna", "Ivanova");
+    body["email"] = json!("inna@example.ru");
+    let created = app.post("/api/v1/users", &body).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.body["has_password"], false);
+
+    let outbox = app.get("/api/v1/outbox?topic=email").await;
+    assert_eq!(outbox.header("cache-control"), Some("no-store"));
+    let message = &outbox.body["items"][0]["payload"];
+    assert_eq!(message["to"], "inna@example.ru");
+    let text = message["text"].as_str().unwrap();
+    assert!(
+        text.contains("invited")
+            && text.contains("Задайте пароль")
+            && text.contains("Set your password"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}/password/set#", "http://127.0.0.1:8080")),
+        "the link's secret is in the fragment: {text}"
+    );
+    let secret = link_secret_for(&app, "inna@example.ru").await.unwrap();
+
+    let set = |token: String, password: &'static str| {
+        let app = &app;
+        async move {
+            app.anonymous(Method::POST, "/api/v1/auth/password")
+                .json(&json!({"token": token, "new_password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        set(secret.clone(), "123456").await.status(),
+        422,
+        "the policy applies"
+    );
+    assert_eq!(
+        set(secret.clone(), "inna chooses this one").await.status(),
+        204
+    );
+    assert_eq!(
+        login_status(&app, "invited", "inna chooses this one").await,
+        200
+    );
+    let reused = set(secret.clone(), "another good passphrase").await;
+    assert_eq!(reused.status(), 409, "a link works once");
+    let problem: Value = reused.json().await.unwrap();
+    assert_eq!(problem["code"], "link.invalid");
+    assert_eq!(
+        set("made-up".into(), "another good passphrase")
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        app.get("/api/v1/audit?action=user.password_set_by_link")
+            .await
+            .body["total"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn recovery_never_tells_whether_an_account_exists() {
+    let app = TestApp::spawn().await;
+    let mut body = person("forgetful", "Fedor", "Fomin");
+    body["email"] = json!("fedor@example.ru");
+    body["password"] = json!("the password he forgot");
+    app.post("/api/v1/users", &body).await;
+    let before = app.get("/api/v1/outbox?topic=email").await.body["total"]
+        .as_i64()
+        .unwrap();
+
+    let recover = |login: &'static str| {
+        let app = &app;
+        async move {
+            app.anonymous(Method::POST, "/api/v1/auth/recover")
+                .json(&json!({"login": login}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let unknown = recover("nobody-at-all").await;
+    let known = recover("FEDOR@example.ru").await;
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(known.status(), 202);
+    assert_eq!(
+        unknown.text().await.unwrap(),
+        known.text().await.unwrap(),
+        "the same answer either way"
+    );
+    assert_eq!(
+        app.get("/api/v1/outbox?topic=email").await.body["total"]
+            .as_i64()
+            .unwrap(),
+        before + 1,
+        "one e-mail, to the real account"
+    );
+
+    let secret = link_secret_for(&app, "fedor@example.ru").await.unwrap();
+    let (old_session, _) = app.session("forgetful", "the password he forgot").await;
+    let reply = app
+        .anonymous(Method::POST, "/api/v1/auth/password")
+        .json(&json!({"token": secret, "new_password": "fedor remembers now"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 204);
+    assert_eq!(
+        old_session
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "old sessions end"
+    );
+    assert_eq!(
+        login_status(&app, "forgetful", "the password he forgot").await,
+        401
+    );
+    assert_eq!(
+        login_status(&app, "forgetful", "fedor remembers now").await,
+        200
+    );
+    let audit = app
+        .get("/api/v1/audit?action=auth.recovery_requested")
+        .await;
+    let outcomes: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["details"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["link_sent", "unknown_account"]);
+}

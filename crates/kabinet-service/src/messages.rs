@@ -1,0 +1,210 @@
+//! Messages to people (e-mail now, SMS later) and the flows built on them:
+//! one-time links to set a first password and to recover a lost one.
+//!
+//! Every message is written to the outbox in the same transaction as the
+//! change that causes it. Without a configured mail server they stay there
+//! and an admin reads them on the Outbox page, so every flow can be finished.
+
+use kabinet_domain::access::Function;
+use kabinet_store::outbox::{self, OutboxEntry};
+use kabinet_store::users::{self, UserRecord};
+use kabinet_store::{commit, sessions, AnyConnection};
+
+use crate::auth::{check_new_password, hash_password, random_secret, secret_hash};
+use crate::{now_ms, Actor, Origin, ServiceError, Services};
+
+/// How long a first-password link works.
+pub const SET_LINK_HOURS: i64 = 72;
+/// How long a recovery link works.
+pub const RESET_LINK_MINUTES: i64 = 60;
+
+/// Writes an e-mail to the outbox. The text is bilingual: Russian first,
+/// then English.
+pub(crate) async fn queue_email(
+    conn: &mut AnyConnection,
+    user: &UserRecord,
+    subject: &str,
+    text: &str,
+) -> Result<(), ServiceError> {
+    let Some(to) = &user.email else {
+        return Ok(());
+    };
+    let payload = serde_json::json!({"to": to, "subject": subject, "text": text});
+    outbox::insert_event(
+        conn,
+        now_ms(),
+        "email",
+        "user",
+        &user.id.to_string(),
+        &payload.to_string(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates a one-time link and returns the page address with its secret in
+/// the fragment (`#…`): browsers never send a fragment to a server, so the
+/// secret stays out of access logs and proxies.
+pub(crate) async fn create_link(
+    conn: &mut AnyConnection,
+    public_url: &str,
+    user_id: i64,
+    purpose: &str,
+    lifetime_ms: i64,
+) -> Result<String, ServiceError> {
+    let secret = random_secret();
+    let now = now_ms();
+    users::insert_password_link(
+        conn,
+        &secret_hash(&secret),
+        user_id,
+        purpose,
+        now,
+        now + lifetime_ms,
+    )
+    .await?;
+    Ok(format!(
+        "{}/password/set#{}",
+        public_url.trim_end_matches('/'),
+        secret
+    ))
+}
+
+/// The invitation a new person receives when no password was set for them.
+pub(crate) async fn invite(
+    conn: &mut AnyConnection,
+    public_url: &str,
+    user: &UserRecord,
+) -> Result<(), ServiceError> {
+    if user.email.is_none() {
+        return Ok(());
+    }
+    let link = create_link(conn, public_url, user.id, "set", SET_LINK_HOURS * 3_600_000).await?;
+    let text = format!(
+        "Здравствуйте, {first}!\n\nДля вас создана учётная запись в Кабинете. Ваш логин: {login}\n\
+         Задайте пароль по ссылке (она действует {SET_LINK_HOURS} ч и срабатывает один раз):\n{link}\n\n\
+         ---\n\nHello {first},\n\nAn account was created for you in Kabinet. Your login: {login}\n\
+         Set your password with this link (valid for {SET_LINK_HOURS} h, works once):\n{link}\n",
+        first = user.first_name,
+        login = user.login,
+    );
+    queue_email(
+        conn,
+        user,
+        "Кабинет: задайте пароль / Kabinet: set your password",
+        &text,
+    )
+    .await
+}
+
+impl Services {
+    /// Starts password recovery. The answer is the same whether or not the
+    /// account exists (L3); what happened is in the audit log.
+    pub async fn recover_password(
+        &self,
+        login_or_email: &str,
+        origin: &Origin,
+    ) -> Result<(), ServiceError> {
+        let mut tx = self.store.begin().await?;
+        let user = users::by_login_or_email(&mut tx, login_or_email).await?;
+        let outcome = match &user {
+            None => "unknown_account",
+            Some(u) if u.email.is_none() => "no_email",
+            Some(u) if u.status != "active" => "not_active",
+            Some(u) => {
+                let link = create_link(
+                    &mut tx,
+                    &self.settings.public_url,
+                    u.id,
+                    "reset",
+                    RESET_LINK_MINUTES * 60_000,
+                )
+                .await?;
+                let text = format!(
+                    "Здравствуйте, {first}!\n\nКто-то (надеемся, вы) попросил сменить пароль к Кабинету для логина {login}.\n\
+                     Новый пароль можно задать по ссылке (она действует {RESET_LINK_MINUTES} минут и срабатывает один раз):\n{link}\n\
+                     Если это были не вы, просто не открывайте ссылку.\n\n---\n\n\
+                     Hello {first},\n\nSomeone (hopefully you) asked to reset the Kabinet password of login {login}.\n\
+                     Choose a new password with this link (valid for {RESET_LINK_MINUTES} minutes, works once):\n{link}\n\
+                     If it was not you, just ignore it.\n",
+                    first = u.first_name,
+                    login = u.login,
+                );
+                queue_email(
+                    &mut tx,
+                    u,
+                    "Кабинет: восстановление пароля / Kabinet: password recovery",
+                    &text,
+                )
+                .await?;
+                "link_sent"
+            }
+        };
+        let entry = kabinet_store::audit::AuditEntry {
+            at: now_ms(),
+            actor_user_id: user.as_ref().map(|u| u.id),
+            actor_login: Some(login_or_email.chars().take(100).collect()),
+            action: "auth.recovery_requested".to_string(),
+            entity_type: "user".to_string(),
+            entity_id: user.as_ref().map(|u| u.id.to_string()),
+            ip: origin.ip.clone(),
+            details: Some(outcome.to_string()),
+            ..Default::default()
+        };
+        kabinet_store::audit::insert(&mut tx, &entry).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Sets a password through a one-time link: the link is used up, every
+    /// session and token of the person ends, a forced change is cleared.
+    pub async fn set_password_by_link(
+        &self,
+        secret: &str,
+        new_password: &str,
+        origin: &Origin,
+    ) -> Result<(), ServiceError> {
+        check_new_password(new_password)?;
+        let hash = hash_password(new_password.to_string()).await?;
+        let mut tx = self.store.begin().await?;
+        let now = now_ms();
+        let Some(user_id) =
+            users::consume_password_link(&mut tx, &secret_hash(secret.trim()), now).await?
+        else {
+            return Err(ServiceError::Conflict {
+                code: "link.invalid",
+                detail: None,
+            });
+        };
+        users::set_own_password(&mut tx, user_id, &hash, now).await?;
+        sessions::revoke_all_for_users(&mut tx, &[user_id], now).await?;
+        let entry = kabinet_store::audit::AuditEntry {
+            at: now,
+            actor_user_id: Some(user_id),
+            action: "user.password_set_by_link".to_string(),
+            entity_type: "user".to_string(),
+            entity_id: Some(user_id.to_string()),
+            ip: origin.ip.clone(),
+            details: Some(
+                "password set with a one-time link; sessions and tokens ended".to_string(),
+            ),
+            ..Default::default()
+        };
+        kabinet_store::audit::insert(&mut tx, &entry).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// The outbox, newest first, for admins.
+    pub async fn outbox_list(
+        &self,
+        actor: &Actor,
+        topic_prefix: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<OutboxEntry>, i64), ServiceError> {
+        actor.require(Function::OutboxView)?;
+        let mut conn = self.store.reader().await?;
+        Ok(outbox::list(&mut conn, topic_prefix, limit.clamp(1, 500), offset.max(0)).await?)
+    }
+}
