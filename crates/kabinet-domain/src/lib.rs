@@ -7,6 +7,7 @@
 pub mod access;
 pub mod company;
 pub mod error;
+pub mod ip_rules;
 pub mod money;
 pub mod requisites;
 pub mod text;

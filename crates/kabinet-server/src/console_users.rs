@@ -681,6 +681,7 @@ struct UserFormPage {
     version: String,
     sections: Vec<UserFormSection>,
     companies: Vec<(i64, String)>,
+    company_hint: String,
     is_new: bool,
     password_mode: String,
     password_error: Option<String>,
@@ -894,13 +895,20 @@ async fn form_page(
     };
     let mut frame = Frame::new(ctx, "users", "users.title");
     frame.title = heading.clone();
+    let companies = company_options(state, ctx, &form.company_id).await;
+    let company_hint = companies
+        .iter()
+        .find(|(id, _)| id.to_string() == form.company_id.trim())
+        .map(|(_, name)| name.clone())
+        .unwrap_or_default();
     let page = UserFormPage {
         m: frame,
         action,
         cancel_href,
         heading,
         version: form.version.clone(),
-        companies: company_options(state, ctx, &form.company_id).await,
+        companies,
+        company_hint,
         is_new: mode == Mode::New,
         password_mode: if form.password_mode == "set" {
             "set".into()

@@ -218,6 +218,8 @@ fn sample_user() -> kabinet_store::users::UserRecord {
             may_open_admin_cabinet: true,
             chat_enabled: true,
             must_change_password: false,
+            ip_rules: vec!["203.0.113.0/24".into()],
+            session_binding: "strict".into(),
         },
         company_name: "New Ways Company".into(),
         company_path: "/1/2/".into(),

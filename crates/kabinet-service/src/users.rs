@@ -46,7 +46,8 @@ fn fields_from(draft: &UserDraft, company_id: i64) -> UserFields {
             position: draft.position.clone(),
             may_open_admin_cabinet: draft.may_open_admin_cabinet,
             chat_enabled: draft.chat_enabled,
-            must_change_password: false,
+            // Not written by the card: see `set_ip_rules`.
+            ..UserCard::default()
         },
         name_sort: search_fold(&draft.display_name()),
         search_text: draft.search_text(),

@@ -34,6 +34,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_password_links.sql"),
         postgres: include_str!("../migrations/postgres/0004_password_links.sql"),
     },
+    Migration {
+        version: 5,
+        name: "ip_rules",
+        sqlite: include_str!("../migrations/sqlite/0005_ip_rules.sql"),
+        postgres: include_str!("../migrations/postgres/0005_ip_rules.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

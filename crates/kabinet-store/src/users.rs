@@ -40,6 +40,10 @@ pub struct UserCard {
     pub may_open_admin_cabinet: bool,
     pub chat_enabled: bool,
     pub must_change_password: bool,
+    /// Allowed addresses and networks; empty means any (B5).
+    pub ip_rules: Vec<String>,
+    /// `off`, `log` or `strict` (X11).
+    pub session_binding: String,
 }
 
 /// Every writable field of a user, as the service has validated it.
@@ -72,7 +76,7 @@ pub struct NewUser {
 const COLUMNS: &str = "u.id, u.company_id, u.login, u.first_name, u.last_name, u.email, u.kind, u.full_access, \
      u.password_hash, u.status, u.version, u.patronymic, u.full_name_ru, u.full_name_en, u.phone, u.mobile_phone, \
      u.position, u.may_open_admin_cabinet, u.chat_enabled, u.must_change_password, u.created_at, u.updated_at, \
-     u.deleted_at, u.deletion_id, c.name AS company_name, c.path AS company_path";
+     u.deleted_at, u.deletion_id, u.ip_rules, u.session_binding, c.name AS company_name, c.path AS company_path";
 const FROM: &str = "FROM users u JOIN companies c ON c.id = u.company_id";
 
 fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
@@ -98,6 +102,12 @@ fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
             may_open_admin_cabinet: flag(row, "may_open_admin_cabinet")?,
             chat_enabled: flag(row, "chat_enabled")?,
             must_change_password: flag(row, "must_change_password")?,
+            ip_rules: {
+                let text: String = col(row, "ip_rules")?;
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("users.ip_rules: {e}")))?
+            },
+            session_binding: col(row, "session_binding")?,
         },
         company_name: col(row, "company_name")?,
         company_path: col(row, "company_path")?,
@@ -569,4 +579,23 @@ pub async fn by_login_or_email(
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// Replaces a person's address rules and session binding.
+pub async fn set_ip_rules(
+    conn: &mut AnyConnection,
+    id: i64,
+    rules: &[String],
+    session_binding: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("UPDATE users SET ip_rules = $1, session_binding = $2, version = version + 1, updated_at = $3 WHERE id = $4")
+        .bind(text)
+        .bind(session_binding.to_string())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
