@@ -439,10 +439,23 @@ pub struct UserDto {
     pub status: String,
     pub has_password: bool,
     pub must_change_password: bool,
+    /// Addresses and networks the person may act from; empty: any (B5).
+    pub ip_rules: Vec<String>,
+    /// `off`, `log` or `strict` (X11).
+    pub session_binding: String,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
+}
+
+/// The body of `PUT /api/v1/users/{id}/ip-rules`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpRulesInput {
+    pub ip_rules: Vec<String>,
+    #[serde(default)]
+    pub session_binding: Option<String>,
 }
 
 impl From<&kabinet_store::users::UserRecord> for UserDto {
@@ -467,6 +480,8 @@ impl From<&kabinet_store::users::UserRecord> for UserDto {
             status: u.status.clone(),
             has_password: u.password_hash.is_some(),
             must_change_password: u.card.must_change_password,
+            ip_rules: u.card.ip_rules.clone(),
+            session_binding: u.card.session_binding.clone(),
             version: u.version,
             created_at: format_time(u.created_at),
             updated_at: format_time(u.updated_at),
@@ -503,11 +518,13 @@ pub struct UserInput {
 }
 
 /// Fields a client may send but not change on a person.
-pub const USER_READ_ONLY_FIELDS: [&str; 8] = [
+pub const USER_READ_ONLY_FIELDS: [&str; 10] = [
     "id",
     "company_name",
     "has_password",
     "must_change_password",
+    "ip_rules",
+    "session_binding",
     "version",
     "created_at",
     "updated_at",

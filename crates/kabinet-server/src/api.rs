@@ -907,3 +907,19 @@ pub async fn outbox_list(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
+
+pub async fn user_ip_rules(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input: kabinet_api::IpRulesInput = json_body(&body)?;
+    let binding = input.session_binding.unwrap_or_else(|| "off".to_string());
+    let record = state
+        .services
+        .user_set_ip_rules(&ctx.actor, id, &input.ip_rules, &binding)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(user_response(StatusCode::OK, &record, None))
+}

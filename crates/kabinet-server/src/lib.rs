@@ -84,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users/{id}/restore", post(api::users_restore))
         .route(
+            "/users/{id}/ip-rules",
+            axum::routing::put(api::user_ip_rules),
+        )
+        .route(
             "/users/{id}/sessions",
             get(api::user_sessions).delete(api::user_sessions_end),
         )

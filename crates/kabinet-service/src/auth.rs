@@ -5,6 +5,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use kabinet_domain::access::{Function, Grants};
 use kabinet_domain::company::CompanyDraft;
+use kabinet_domain::ip_rules::{IpRules, SessionBinding};
 use kabinet_domain::text::search_fold;
 use kabinet_domain::throttle as throttle_rule;
 use kabinet_store::companies::{self, CompanyFields};
@@ -119,6 +120,20 @@ pub struct Bootstrap {
     /// The password of the new `admin`, when one was generated.
     pub generated_admin_password: Option<String>,
     pub created: bool,
+}
+
+/// Whether a person may act from the request's address (B5). Stored rules
+/// that no longer parse refuse every address rather than allow all.
+fn check_address(user: &UserRecord, origin: &Origin) -> Result<(), ServiceError> {
+    let Ok(rules) = IpRules::parse(user.card.ip_rules.iter().map(String::as_str)) else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    let ip = origin.ip.as_deref().and_then(|ip| ip.parse().ok());
+    if rules.allows(ip) {
+        Ok(())
+    } else {
+        Err(ServiceError::Unauthenticated)
+    }
 }
 
 async fn audit_sign_in(
@@ -300,6 +315,7 @@ impl Services {
             None => Some("unknown_login"),
             Some(_) if !verified => Some("wrong_password"),
             Some(u) if u.status != "active" => Some("not_active"),
+            Some(u) if check_address(u, origin).is_err() => Some("address_not_allowed"),
             Some(u) => match companies::get(&mut tx, u.company_id).await? {
                 Some(c) if c.deleted_at.is_none() => None,
                 _ => Some("company_deleted"),
@@ -368,7 +384,7 @@ impl Services {
         conn: &mut AnyConnection,
         user_id: i64,
         origin: &Origin,
-    ) -> Result<Actor, ServiceError> {
+    ) -> Result<(Actor, UserRecord), ServiceError> {
         let user = users::by_id(conn, user_id)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
@@ -389,10 +405,10 @@ impl Services {
                 functions: vec![Function::ApiTokensOwn],
             }
         };
-        Ok(Actor {
+        let actor = Actor {
             user_id: user.id,
             display_name: format!("{} {}", user.first_name, user.last_name),
-            login: user.login,
+            login: user.login.clone(),
             company_id: company.id,
             company_name: company.fields.name,
             scope_path: company.path,
@@ -400,7 +416,8 @@ impl Services {
             ip: origin.ip.clone(),
             on_behalf_of: None,
             must_change_password: user.card.must_change_password,
-        })
+        };
+        Ok((actor, user))
     }
 
     /// Resolves a session cookie to its actor and CSRF token.
@@ -423,10 +440,38 @@ impl Services {
             commit(tx).await?;
             return Err(ServiceError::Unauthenticated);
         }
-        let actor = self
+        let (actor, user) = self
             .actor_for_user(&mut conn, session.user_id, origin)
             .await?;
         drop(conn);
+        check_address(&user, origin)?;
+        // Session binding (X11): the session keeps to the address it
+        // signed in from, strictly or by recording the change.
+        let binding =
+            SessionBinding::parse(&user.card.session_binding).unwrap_or(SessionBinding::Strict);
+        if binding != SessionBinding::Off && session.ip.is_some() && session.ip != origin.ip {
+            if binding == SessionBinding::Strict {
+                return Err(ServiceError::Unauthenticated);
+            }
+            if now - session.last_seen_at > 60_000 {
+                let mut tx = self.store.begin().await?;
+                let details = format!(
+                    "session of {} used from {}",
+                    session.ip.clone().unwrap_or_default(),
+                    origin.ip.clone().unwrap_or_default()
+                );
+                audit_sign_in(
+                    &mut tx,
+                    Some(&user),
+                    &user.login,
+                    "auth.session_address_changed",
+                    Some(&details),
+                    origin,
+                )
+                .await?;
+                commit(tx).await?;
+            }
+        }
         // Recording use at most once a minute keeps reads from turning into writes.
         if now - session.last_seen_at > 60_000 {
             let mut tx = self.store.begin().await?;
@@ -449,8 +494,9 @@ impl Services {
         let (token_id, user_id) = sessions::token_by_hash(&mut conn, &secret_hash(token))
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        let actor = self.actor_for_user(&mut conn, user_id, origin).await?;
+        let (actor, user) = self.actor_for_user(&mut conn, user_id, origin).await?;
         drop(conn);
+        check_address(&user, origin)?;
         let mut tx = self.store.begin().await?;
         sessions::touch_token(&mut tx, token_id, now_ms()).await?;
         commit(tx).await?;
@@ -566,7 +612,7 @@ impl Services {
         };
         let actor = {
             let mut conn = self.store.reader().await?;
-            let mut actor = self
+            let (mut actor, _) = self
                 .actor_for_user(&mut conn, user.id, &Origin::default())
                 .await?;
             actor.ip = Some("cli".to_string());

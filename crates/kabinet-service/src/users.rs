@@ -2,6 +2,7 @@
 
 use kabinet_api::UserDto;
 use kabinet_domain::access::Function;
+use kabinet_domain::ip_rules::{IpRules, SessionBinding};
 use kabinet_domain::text::search_fold;
 use kabinet_domain::user::{RawUser, UserDraft, UserStatus};
 use kabinet_domain::FieldError;
@@ -392,6 +393,82 @@ impl Services {
             Some("every session and token ended".into()),
         )
         .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Replaces a person's address rules and session binding (B5, X11):
+    /// their own, or anyone's in scope with the credentials right. Nobody
+    /// can lock themself out: rules that exclude one's own address are
+    /// refused.
+    pub async fn user_set_ip_rules(
+        &self,
+        actor: &Actor,
+        id: i64,
+        rules: &[String],
+        session_binding: &str,
+    ) -> Result<UserRecord, ServiceError> {
+        if id != actor.user_id {
+            actor.require(Function::UsersCredentials)?;
+        } else if actor.must_change_password {
+            return Err(ServiceError::PasswordChangeRequired);
+        }
+        let parsed = IpRules::parse(rules.iter().map(String::as_str))
+            .map_err(|(index, code)| field_error(&format!("ip_rules[{index}]"), code))?;
+        let binding = SessionBinding::parse(session_binding)
+            .map_err(|code| field_error("session_binding", code))?;
+        if id == actor.user_id && !parsed.allows(actor.ip.as_deref().and_then(|ip| ip.parse().ok()))
+        {
+            return Err(field_error("ip_rules", "ip_rules.excludes_you"));
+        }
+        let mut tx = self.store.begin().await?;
+        let current = user_in_scope(&mut tx, actor, id).await?;
+        if current.deleted_at.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "user.deleted",
+                detail: None,
+            });
+        }
+        users::set_ip_rules(&mut tx, id, &parsed.to_strings(), binding.key(), now_ms()).await?;
+        let updated = users::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let before = serde_json::json!({"ip_rules": current.card.ip_rules, "session_binding": current.card.session_binding});
+        let after = serde_json::json!({"ip_rules": updated.card.ip_rules, "session_binding": updated.card.session_binding});
+        record(
+            &mut tx,
+            actor,
+            "user.ip_rules",
+            "user",
+            Some(id.to_string()),
+            Some(&before),
+            Some(&after),
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(updated)
+    }
+
+    /// Clears a person's address rules and session binding from the command
+    /// line, for someone who locked themself out.
+    pub async fn reset_ip_rules(&self, login: &str) -> Result<(), ServiceError> {
+        let mut tx = self.store.begin().await?;
+        let user = users::by_login(&mut tx, login)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        users::set_ip_rules(&mut tx, user.id, &[], "off", now_ms()).await?;
+        let entry = kabinet_store::audit::AuditEntry {
+            at: now_ms(),
+            actor_login: Some("cli".to_string()),
+            action: "user.ip_rules_reset".to_string(),
+            entity_type: "user".to_string(),
+            entity_id: Some(user.id.to_string()),
+            before_json: Some(serde_json::json!({"ip_rules": user.card.ip_rules, "session_binding": user.card.session_binding}).to_string()),
+            details: Some("address rules cleared from the command line".to_string()),
+            ..Default::default()
+        };
+        kabinet_store::audit::insert(&mut tx, &entry).await?;
         commit(tx).await?;
         Ok(())
     }

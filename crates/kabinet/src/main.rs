@@ -100,6 +100,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// Clears a person's address rules and session binding (for a lock-out).
+    ResetIpRules {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+    },
     /// Sets a new password (generated unless KABINET_NEW_PASSWORD is set) and ends the person's sessions.
     ResetPassword {
         #[command(flatten)]
@@ -143,6 +150,15 @@ impl DataArgs {
             .context("migrations failed")?;
         Ok(store)
     }
+}
+
+/// Prints a line of the server's start-up report; a closed standard output
+/// (a supervisor that does not read it) must not stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
 }
 
 fn sqlite_url(path: &Path) -> String {
@@ -224,6 +240,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!("new password of {login}: {password}");
             }
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::ResetIpRules { data, login },
+        } => {
+            let services = Services::new(data.open().await?, ServiceSettings::default());
+            services
+                .reset_ip_rules(&login)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("address rules of {login} cleared: any address, no session binding");
             Ok(())
         }
         Command::Token {
@@ -318,19 +345,19 @@ async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    println!("Kabinet is running at http://{address}/");
+    say!("Kabinet is running at http://{address}/");
     if boot.created {
         match &boot.generated_admin_password {
             Some(password) => {
-                println!("Sign in as: admin / {password}");
-                println!(
+                say!("Sign in as: admin / {password}");
+                say!(
                     "(this password is shown once; change it with `kabinet admin reset-password`)"
                 );
             }
-            None => println!("Sign in as: admin / the password in KABINET_ADMIN_PASSWORD"),
+            None => say!("Sign in as: admin / the password in KABINET_ADMIN_PASSWORD"),
         }
     } else {
-        println!("Sign in as an existing user (forgot the admin password? `kabinet admin reset-password`)");
+        say!("Sign in as an existing user (forgot the admin password? `kabinet admin reset-password`)");
     }
 
     let purger = services.clone();

@@ -88,6 +88,8 @@ fn serve(data: &DataDir, admin_password: Option<&str>) -> (Child, String, Vec<St
         }
     }
     assert!(!address.is_empty(), "no address printed: {printed:?}");
+    // Keep reading what the server prints, so it never writes into a closed pipe.
+    std::thread::spawn(move || for _ in lines {});
     (child, address, printed)
 }
 
@@ -213,6 +215,14 @@ async fn reset_password_token_create_backup_demo_and_migrate() {
         "an existing backup file is never overwritten"
     );
 
+    let (ip_out, _) = run(kabinet(
+        &["admin", "reset-ip-rules", "--login", "admin"],
+        &data,
+    ));
+    assert!(
+        ip_out.contains("address rules of admin cleared"),
+        "{ip_out}"
+    );
     let (reset_out, _) = run(kabinet(
         &["admin", "reset-password", "--login", "admin"],
         &data,

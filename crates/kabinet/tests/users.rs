@@ -1,6 +1,6 @@
 //! People through the REST API, on SQLite and PostgreSQL.
 
-use kabinet_testkit::{company, urlencode, TestApp};
+use kabinet_testkit::{company, urlencode, Reply, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -795,4 +795,136 @@ async fn recovery_never_tells_whether_an_account_exists() {
         .map(|e| e["details"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, vec!["link_sent", "unknown_account"]);
+}
+
+/// A client whose requests come from another loopback address.
+fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn login_from(
+    app: &TestApp,
+    address: &str,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
+    client_from(address)
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn address_rules_and_session_binding() {
+    let app = TestApp::spawn().await;
+    let mut body = person("roamer", "Roman", "Romanov");
+    body["password"] = json!("roaming passphrase");
+    let id = app.post("/api/v1/users", &body).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/users/{id}/ip-rules");
+    let put = |rules: Value| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            Reply::from(
+                app.request(Method::PUT, &path)
+                    .json(&rules)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+
+    let bad = put(json!({"ip_rules": ["127.0.0.1", "not-an-address"]})).await;
+    assert_eq!(
+        bad.error_codes(),
+        vec![("ip_rules[1]".to_string(), "ip_rules.invalid".to_string())]
+    );
+    let set =
+        put(json!({"ip_rules": ["127.0.0.1", "10.0.0.0/8", "::1"], "session_binding": "strict"}))
+            .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(
+        set.body["ip_rules"],
+        json!(["127.0.0.1", "10.0.0.0/8", "::1"])
+    );
+    assert_eq!(set.body["session_binding"], "strict");
+
+    // A disallowed address is refused at sign-in, like a wrong password.
+    assert_eq!(
+        login_from(&app, "127.0.0.2", "roamer", "roaming passphrase")
+            .await
+            .status(),
+        401
+    );
+    let audit = app.get("/api/v1/audit?action=auth.login_failed").await;
+    assert_eq!(audit.body["items"][0]["details"], "address_not_allowed");
+    assert_eq!(audit.body["items"][0]["ip"], "127.0.0.2");
+
+    // From an allowed address the session works, but only from there.
+    let signed_in = login_from(&app, "127.0.0.1", "roamer", "roaming passphrase").await;
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let me = |address: &'static str| {
+        let cookie = cookie.clone();
+        let url = app.url("/api/v1/me");
+        async move {
+            client_from(address)
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me("127.0.0.1").await, 200);
+    assert_eq!(
+        me("127.0.0.2").await,
+        401,
+        "a strictly bound session does not work from another address"
+    );
+    assert_eq!(me("127.0.0.1").await, 200, "and keeps working from its own");
+
+    // Rules are checked on every request, so narrowing them takes effect at once.
+    let narrowed = put(json!({"ip_rules": ["10.0.0.0/8"], "session_binding": "off"})).await;
+    assert_eq!(narrowed.status, 200);
+    assert_eq!(me("127.0.0.1").await, 401);
+
+    // Nobody can lock themself out.
+    let me_admin = app.get("/api/v1/me").await;
+    let admin = me_admin.body["user_id"].as_i64().unwrap();
+    let reply = Reply::from(
+        app.request(Method::PUT, &format!("/api/v1/users/{admin}/ip-rules"))
+            .json(&json!({"ip_rules": ["10.0.0.0/8"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        reply.error_codes(),
+        vec![("ip_rules".to_string(), "ip_rules.excludes_you".to_string())]
+    );
+    let audit = app
+        .get(&format!(
+            "/api/v1/audit?action=user.ip_rules&entity_id={id}"
+        ))
+        .await;
+    assert_eq!(audit.body["total"], 2);
 }
