@@ -149,6 +149,7 @@ pub struct Frame {
     pub path: String,
     pub nav: &'static str,
     pub can_audit: bool,
+    pub can_outbox: bool,
     pub flash: Option<String>,
     pub signed_in: bool,
 }
@@ -164,6 +165,7 @@ impl Frame {
             path: ctx.path.clone(),
             nav,
             can_audit: ctx.actor.can(Function::AuditView),
+            can_outbox: ctx.actor.can(Function::OutboxView),
             flash: None,
             signed_in: true,
         }
@@ -179,6 +181,7 @@ impl Frame {
             path: path.to_string(),
             nav: "",
             can_audit: false,
+            can_outbox: false,
             flash: None,
             signed_in: false,
         }
@@ -1841,9 +1844,11 @@ async fn audit_page(
                 )
                 .trim()
                 .to_string(),
-                entity_href: (dto.entity_type == "company")
-                    .then(|| dto.entity_id.clone().map(|id| format!("/companies/{id}")))
-                    .flatten(),
+                entity_href: match dto.entity_type.as_str() {
+                    "company" => dto.entity_id.clone().map(|id| format!("/companies/{id}")),
+                    "user" => dto.entity_id.clone().map(|id| format!("/users/{id}")),
+                    _ => None,
+                },
                 ip: dto.ip.clone().unwrap_or_default(),
                 changes: audit_changes(dto.before.as_ref(), dto.after.as_ref()),
                 details: dto.details.clone().unwrap_or_default(),
