@@ -56,6 +56,61 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     })
 }
 
+/// Reads a JSON merge patch (RFC 7396) request: the version named by the
+/// required `If-Match`, and the current writable fields with the patch
+/// applied. Read-only and unknown fields are refused by name.
+fn merged_input<I: serde::Serialize + DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+    current: &I,
+    read_only: &[&str],
+    writable: &[&str],
+    lang: Lang,
+) -> ApiResult<(i64, I)> {
+    let Some(expected) = if_match(headers)? else {
+        let mut error = ApiError::new(StatusCode::PRECONDITION_REQUIRED, "precondition_required")
+            .detail("send If-Match with the ETag of the version you edited");
+        error.lang = lang;
+        return Err(error);
+    };
+    let patch: serde_json::Value = json_body(body)?;
+    let Some(patch_map) = patch.as_object() else {
+        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+    };
+    let field_errors: Vec<kabinet_api::FieldProblem> = patch_map
+        .keys()
+        .filter_map(|key| {
+            let code = if read_only.contains(&key.as_str()) {
+                "read_only"
+            } else if !writable.contains(&key.as_str()) {
+                "unknown_field"
+            } else {
+                return None;
+            };
+            Some(kabinet_api::FieldProblem {
+                field: key.clone(),
+                code: code.to_string(),
+                message: code.replace('_', " "),
+            })
+        })
+        .collect();
+    if !field_errors.is_empty() {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        error.errors = field_errors;
+        error.lang = lang;
+        return Err(error);
+    }
+    let mut merged = serde_json::to_value(current).unwrap_or_default();
+    merge_patch(&mut merged, &patch);
+    let input: I = serde_json::from_value(merged).map_err(|e| {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .detail(e.to_string());
+        error.lang = lang;
+        error
+    })?;
+    Ok((expected, input))
+}
+
 fn company_response(status: StatusCode, record: &CompanyRecord) -> Response {
     let mut response = (status, Json(CompanyDto::from(record))).into_response();
     response
@@ -197,51 +252,24 @@ pub async fn companies_patch(
     body: Bytes,
 ) -> ApiResult<Response> {
     let lang = ctx.lang;
-    let Some(expected) = if_match(&headers)? else {
-        let mut error = ApiError::new(StatusCode::PRECONDITION_REQUIRED, "precondition_required")
-            .detail("send If-Match with the ETag of the version you edited");
-        error.lang = lang;
-        return Err(error);
-    };
-    let patch: serde_json::Value = json_body(&body)?;
-    let Some(patch_map) = patch.as_object() else {
-        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-    };
     let current = state
         .services
         .company_get(&ctx.actor, id)
         .await
         .map_err(service_error(lang))?;
-    let writable = serde_json::to_value(CompanyInput::default()).unwrap_or_default();
-    let mut field_errors = Vec::new();
-    for key in patch_map.keys() {
-        let code = if COMPANY_READ_ONLY_FIELDS.contains(&key.as_str()) {
-            "read_only"
-        } else if writable.get(key).is_none() {
-            "unknown_field"
-        } else {
-            continue;
-        };
-        field_errors.push(kabinet_api::FieldProblem {
-            field: key.clone(),
-            code: code.to_string(),
-            message: code.replace('_', " "),
-        });
-    }
-    if !field_errors.is_empty() {
-        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        error.errors = field_errors;
-        error.lang = lang;
-        return Err(error);
-    }
-    let mut merged = serde_json::to_value(CompanyInput::from_record(&current)).unwrap_or_default();
-    merge_patch(&mut merged, &patch);
-    let input: CompanyInput = serde_json::from_value(merged).map_err(|e| {
-        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-            .detail(e.to_string());
-        error.lang = lang;
-        error
-    })?;
+    let writable_value = serde_json::to_value(CompanyInput::default()).unwrap_or_default();
+    let writable: Vec<&str> = writable_value
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let (expected, input) = merged_input(
+        &headers,
+        &body,
+        &CompanyInput::from_record(&current),
+        &COMPANY_READ_ONLY_FIELDS,
+        &writable,
+        lang,
+    )?;
     match state
         .services
         .company_update(&ctx.actor, id, Some(expected), input.into_raw())
@@ -601,16 +629,6 @@ pub async fn users_patch(
     body: Bytes,
 ) -> ApiResult<Response> {
     let lang = ctx.lang;
-    let Some(expected) = if_match(&headers)? else {
-        let mut error = ApiError::new(StatusCode::PRECONDITION_REQUIRED, "precondition_required")
-            .detail("send If-Match with the ETag of the version you edited");
-        error.lang = lang;
-        return Err(error);
-    };
-    let patch: serde_json::Value = json_body(&body)?;
-    let Some(patch_map) = patch.as_object() else {
-        return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-    };
     let current = state
         .services
         .user_get(&ctx.actor, id)
@@ -634,36 +652,14 @@ pub async fn users_patch(
         "status",
         "password",
     ];
-    let mut field_errors = Vec::new();
-    for key in patch_map.keys() {
-        let code = if kabinet_api::USER_READ_ONLY_FIELDS.contains(&key.as_str()) {
-            "read_only"
-        } else if !writable.contains(&key.as_str()) {
-            "unknown_field"
-        } else {
-            continue;
-        };
-        field_errors.push(kabinet_api::FieldProblem {
-            field: key.clone(),
-            code: code.to_string(),
-            message: code.replace('_', " "),
-        });
-    }
-    if !field_errors.is_empty() {
-        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        error.errors = field_errors;
-        error.lang = lang;
-        return Err(error);
-    }
-    let mut merged =
-        serde_json::to_value(kabinet_api::UserInput::from_record(&current)).unwrap_or_default();
-    merge_patch(&mut merged, &patch);
-    let input: kabinet_api::UserInput = serde_json::from_value(merged).map_err(|e| {
-        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-            .detail(e.to_string());
-        error.lang = lang;
-        error
-    })?;
+    let (expected, input) = merged_input(
+        &headers,
+        &body,
+        &kabinet_api::UserInput::from_record(&current),
+        &kabinet_api::USER_READ_ONLY_FIELDS,
+        &writable,
+        lang,
+    )?;
     let password = input.password.clone();
     let company_id = input.company_id;
     match state

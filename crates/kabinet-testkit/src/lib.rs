@@ -345,3 +345,60 @@ pub fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// The value of `name="csrf"` in a console page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A client that behaves like a browser: its own cookie jar, no automatic
+/// redirects (tests look at them).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    /// Signs in as admin through the console's own form, as a browser does,
+    /// and returns the client with the session's CSRF token read from `page`.
+    pub async fn console_sign_in(&self, page: &str) -> (reqwest::Client, String) {
+        let client = browser();
+        let login = client
+            .get(self.url(&format!("/login?next={page}")))
+            .send()
+            .await
+            .expect("login page");
+        let token = csrf_in(&login.text().await.expect("login page text"));
+        let response = client
+            .post(self.url("/login"))
+            .form(&[
+                ("login", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", page),
+                ("csrf", token.as_str()),
+            ])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "console sign-in");
+        assert_eq!(response.headers()["location"], page);
+        let html = client
+            .get(self.url(page))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("page text");
+        (client, csrf_in(&html))
+    }
+}

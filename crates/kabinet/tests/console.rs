@@ -2,58 +2,11 @@
 //! confirmations, language. (The browser suite in `browser/` clicks the same
 //! pages in Chromium.)
 
-use kabinet_testkit::{company, TestApp, ADMIN_PASSWORD};
+use kabinet_testkit::{browser, company, csrf_in, TestApp, ADMIN_PASSWORD};
 use reqwest::{Client, StatusCode};
 
-/// The value of `name="csrf"` in a page.
-fn csrf_in(html: &str) -> String {
-    let start =
-        html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn sign_in(app: &TestApp) -> (Client, String) {
-    let client = browser();
-    let page = client
-        .get(app.url("/login?next=/companies"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_in(&page);
-    let response = client
-        .post(app.url("/login"))
-        .form(&[
-            ("login", "admin"),
-            ("password", ADMIN_PASSWORD),
-            ("next", "/companies"),
-            ("csrf", token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/companies");
-    let list = client
-        .get(app.url("/companies"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_in(&list);
-    (client, csrf)
+    app.console_sign_in("/companies").await
 }
 
 #[tokio::test]

@@ -2,16 +2,9 @@
 //! errors, the generated password shown once, search, stale edits, blocking,
 //! the delete and restore confirmations, the link from the company card.
 
-use kabinet_testkit::{company, urlencode, TestApp, ADMIN_PASSWORD};
+use kabinet_testkit::{company, urlencode, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-
-/// The value of `name="csrf"` in a page.
-fn csrf_in(html: &str) -> String {
-    let start =
-        html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_string()
-}
 
 /// The text between `marker` and the next `<`.
 fn text_after(html: &str, marker: &str) -> Option<String> {
@@ -19,49 +12,8 @@ fn text_after(html: &str, marker: &str) -> Option<String> {
     html[start..].split('<').next().map(str::to_string)
 }
 
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Signs in through the console's own form, as a browser does.
 async fn sign_in(app: &TestApp) -> (Client, String) {
-    let client = browser();
-    let page = client
-        .get(app.url("/login?next=/users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_in(&page);
-    let response = client
-        .post(app.url("/login"))
-        .form(&[
-            ("login", "admin"),
-            ("password", ADMIN_PASSWORD),
-            ("next", "/users"),
-            ("csrf", token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/users");
-    let list = client
-        .get(app.url("/users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_in(&list);
-    (client, csrf)
+    app.console_sign_in("/users").await
 }
 
 async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
