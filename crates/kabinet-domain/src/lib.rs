@@ -12,6 +12,7 @@ pub mod money;
 pub mod requisites;
 pub mod text;
 pub mod throttle;
+pub mod totp;
 pub mod user;
 
 pub use error::FieldError;

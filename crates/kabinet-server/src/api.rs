@@ -11,6 +11,7 @@ use kabinet_api::{
     merge_patch, AuditEntryDto, CompanyDto, CompanyInput, LoginRequest, LoginResponse, Page,
     TokenCreateRequest, TokenCreated, TokenDto, COMPANY_READ_ONLY_FIELDS,
 };
+use kabinet_service::auth::SignIn;
 use kabinet_service::companies::Cascade;
 use kabinet_store::audit::AuditQuery;
 use kabinet_store::companies::CompanyRecord;
@@ -137,11 +138,29 @@ pub async fn login(
     body: Bytes,
 ) -> ApiResult<Response> {
     let request: LoginRequest = json_body(&body)?;
-    let session = state
+    match state
         .services
         .login(&request.login, &request.password, &origin)
         .await
-        .map_err(service_error(lang))?;
+        .map_err(service_error(lang))?
+    {
+        SignIn::Session(session) => Ok(session_response(&state, session)),
+        // The password was right; no session until the code. The challenge
+        // goes to `POST /api/v1/auth/second-factor` with the code.
+        SignIn::SecondFactor { challenge } => {
+            let mut response =
+                Json(serde_json::json!({"second_factor": "totp", "challenge": challenge}))
+                    .into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+    }
+}
+
+/// A new session: the cookie, and the CSRF token in the body.
+fn session_response(state: &AppState, session: kabinet_service::auth::NewSession) -> Response {
     let cookie = set_cookie(
         SESSION_COOKIE,
         &session.secret,
@@ -159,7 +178,118 @@ pub async fn login(
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The body of `POST /api/v1/auth/second-factor`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequest {
+    challenge: String,
+    code: String,
+}
+
+pub async fn auth_second_factor(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    RequestOrigin(origin): RequestOrigin,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request: SecondFactorRequest = json_body(&body)?;
+    let session = state
+        .services
+        .complete_second_factor(&request.challenge, &request.code, &origin)
+        .await
+        .map_err(service_error(lang))?;
+    Ok(session_response(&state, session))
+}
+
+/// An SVG picture of a QR code.
+pub(crate) fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(220, 220)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
+pub async fn me_totp_status(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+) -> ApiResult<Json<serde_json::Value>> {
+    let (enabled, left) = state
+        .services
+        .totp_status(&ctx.actor)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(Json(
+        serde_json::json!({"enabled": enabled, "recovery_codes_left": left}),
+    ))
+}
+
+pub async fn me_totp_begin(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Response> {
+    let (secret, uri) = state
+        .services
+        .totp_begin(&ctx.actor)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    let mut response =
+        Json(serde_json::json!({"secret": secret, "otpauth_uri": uri, "qr_svg": qr_svg(&uri)}))
+            .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    code: String,
+}
+
+pub async fn me_totp_confirm(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request: CodeRequest = json_body(&body)?;
+    let codes = state
+        .services
+        .totp_confirm(&ctx.actor, &request.code)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    let mut response = Json(serde_json::json!({"recovery_codes": codes})).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordConfirm {
+    password: String,
+}
+
+pub async fn me_totp_disable(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let request: PasswordConfirm = json_body(&body)?;
+    state
+        .services
+        .totp_disable(&ctx.actor, &request.password)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn logout(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Response> {

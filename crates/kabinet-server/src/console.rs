@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/companies") }))
         .route("/login", get(login_page).post(login_submit))
+        .route("/login/code", post(login_code_submit))
         .route("/logout", post(logout))
         .route("/lang", get(switch_language))
         .route("/companies", get(companies_page))
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/audit", get(audit_page))
         .route("/me/password", get(password_page).post(password_submit))
+        .route("/me/security", get(security_page).post(security_submit))
         .route("/password/forgot", get(forgot_page).post(forgot_submit))
         .route("/password/set", get(link_page).post(link_submit))
         .route("/outbox", get(outbox_page))
@@ -396,29 +398,17 @@ async fn login_submit(
         .login(&form.login, &form.password, &request_origin)
         .await
     {
-        Ok(session) => {
-            let target = if session.must_change_password {
-                "/me/password".to_string()
-            } else {
-                next.clone()
+        Ok(kabinet_service::auth::SignIn::Session(session)) => signed_in(&state, session, &next),
+        Ok(kabinet_service::auth::SignIn::SecondFactor { challenge }) => {
+            let token = kabinet_service::auth::random_secret();
+            let page = CodePage {
+                m: Frame::anonymous(lang, "code.title", "/login"),
+                csrf: token.clone(),
+                challenge,
+                next: next.clone(),
+                error: None,
             };
-            let mut response = Redirect::to(&target).into_response();
-            let cookies = [
-                set_cookie(
-                    SESSION_COOKIE,
-                    &session.secret,
-                    None,
-                    true,
-                    state.http.secure_cookies,
-                ),
-                set_cookie(LOGIN_CSRF_COOKIE, "", Some(0), true, false),
-            ];
-            for cookie in cookies {
-                if let Ok(value) = HeaderValue::from_str(&cookie) {
-                    response.headers_mut().append(header::SET_COOKIE, value);
-                }
-            }
-            response
+            with_pre_session_csrf(render(&page), &token)
         }
         Err(ServiceError::InvalidCredentials) | Err(ServiceError::Unauthenticated) => {
             again("invalid_credentials")
@@ -427,6 +417,109 @@ async fn login_submit(
         Err(error) => {
             tracing::error!(%error, "sign-in failed");
             again("internal")
+        }
+    }
+}
+
+/// The browser's new session, then on to where the person was going (or to
+/// the password page when a generated password must be changed).
+fn signed_in(state: &AppState, session: kabinet_service::auth::NewSession, next: &str) -> Response {
+    let target = if session.must_change_password {
+        "/me/password".to_string()
+    } else {
+        next.to_string()
+    };
+    let mut response = Redirect::to(&target).into_response();
+    let cookies = [
+        set_cookie(
+            SESSION_COOKIE,
+            &session.secret,
+            None,
+            true,
+            state.http.secure_cookies,
+        ),
+        set_cookie(LOGIN_CSRF_COOKIE, "", Some(0), true, false),
+    ];
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage {
+    m: Frame,
+    csrf: String,
+    challenge: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CodeForm {
+    csrf: String,
+    challenge: String,
+    code: String,
+    next: String,
+}
+
+/// The second step of a sign-in: a code from the authenticator app or a recovery code.
+async fn login_code_submit(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let lang = lang_of(&parts);
+    let next = safe_next(Some(&form.next));
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let token = kabinet_service::auth::random_secret();
+    let again = |status: StatusCode, key: &str, challenge: String| {
+        let page = CodePage {
+            m: Frame::anonymous(lang, "code.title", "/login"),
+            csrf: token.clone(),
+            challenge,
+            next: next.clone(),
+            error: Some(message(lang, key).to_string()),
+        };
+        let mut response = with_pre_session_csrf(render(&page), &token);
+        *response.status_mut() = status;
+        response
+    };
+    if expected.is_empty() || !same_secret(&expected, &form.csrf) {
+        return again(StatusCode::FORBIDDEN, "csrf", form.challenge.clone());
+    }
+    let request_origin = origin(&parts, &state);
+    match state
+        .services
+        .complete_second_factor(&form.challenge, &form.code, &request_origin)
+        .await
+    {
+        Ok(session) => signed_in(&state, session, &next),
+        Err(ServiceError::InvalidCredentials) => again(
+            StatusCode::UNAUTHORIZED,
+            "totp.wrong_code",
+            form.challenge.clone(),
+        ),
+        // The challenge expired or ran out of attempts: start again.
+        Err(ServiceError::Conflict { .. }) => {
+            let mut response =
+                Redirect::to(&format!("/login?next={}", url_encode(&next))).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "second factor failed");
+            again(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                form.challenge.clone(),
+            )
         }
     }
 }
@@ -2097,6 +2190,134 @@ async fn password_submit(
     let mut response = render(&page);
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     response
+}
+
+// ---------------------------------------------------------------------------
+// Sign-in security: the second factor (TOTP).
+
+#[derive(Template)]
+#[template(path = "me_security.html")]
+struct SecurityPage {
+    m: Frame,
+    enabled: bool,
+    recovery_left: i64,
+    /// While enrolling: the QR code (SVG) and the secret as text.
+    qr_svg: String,
+    secret: String,
+    recovery_codes: Vec<String>,
+    error: Option<String>,
+}
+
+async fn security_render(state: &AppState, ctx: &ConsoleCtx, mut page: SecurityPage) -> Response {
+    match state.services.totp_status(&ctx.actor).await {
+        Ok((enabled, left)) => {
+            page.enabled = enabled;
+            page.recovery_left = left;
+        }
+        Err(error) => return error_page(ctx, error),
+    }
+    let failed = page.error.is_some();
+    let mut response = render(&page);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if failed {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
+fn security_page_for(ctx: &ConsoleCtx) -> SecurityPage {
+    SecurityPage {
+        m: Frame::new(ctx, "security", "security.title"),
+        enabled: false,
+        recovery_left: 0,
+        qr_svg: String::new(),
+        secret: String::new(),
+        recovery_codes: Vec::new(),
+        error: None,
+    }
+}
+
+async fn security_page(State(state): State<AppState>, ctx: ConsoleCtx) -> Response {
+    let page = security_page_for(&ctx);
+    security_render(&state, &ctx, page).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SecurityForm {
+    csrf: String,
+    action: String,
+    code: String,
+    secret: String,
+    password: String,
+}
+
+async fn security_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Form(form): Form<SecurityForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let lang = ctx.lang;
+    let mut page = security_page_for(&ctx);
+    let problem = |error: ServiceError| match error {
+        ServiceError::Validation(problems) => Ok(problems
+            .iter()
+            .map(|p| message(lang, p.code).to_string())
+            .collect::<Vec<_>>()
+            .join("; ")),
+        ServiceError::Conflict { code, .. } => Ok(message(lang, code).to_string()),
+        other => Err(other),
+    };
+    match form.action.as_str() {
+        "begin" => match state.services.totp_begin(&ctx.actor).await {
+            Ok((secret, uri)) => {
+                page.qr_svg = crate::api::qr_svg(&uri);
+                page.secret = secret;
+            }
+            Err(error) => match problem(error) {
+                Ok(text) => page.error = Some(text),
+                Err(error) => return error_page(&ctx, error),
+            },
+        },
+        "confirm" => match state.services.totp_confirm(&ctx.actor, &form.code).await {
+            Ok(codes) => page.recovery_codes = codes,
+            Err(error) => match problem(error) {
+                Ok(text) => {
+                    page.error = Some(text);
+                    // Keep the enrolment on screen so the person can try a new code.
+                    if !form.secret.is_empty() {
+                        let uri = kabinet_domain::totp::otpauth_uri(
+                            &form.secret,
+                            "Kabinet",
+                            &ctx.actor.login,
+                        );
+                        page.qr_svg = crate::api::qr_svg(&uri);
+                        page.secret = form.secret.clone();
+                    }
+                }
+                Err(error) => return error_page(&ctx, error),
+            },
+        },
+        "disable" => {
+            if let Err(error) = state
+                .services
+                .totp_disable(&ctx.actor, &form.password)
+                .await
+            {
+                match problem(error) {
+                    Ok(text) => page.error = Some(text),
+                    Err(error) => return error_page(&ctx, error),
+                }
+            }
+        }
+        _ => page.error = Some(message(lang, "bad_request").to_string()),
+    }
+    security_render(&state, &ctx, page).await
 }
 
 // ---------------------------------------------------------------------------

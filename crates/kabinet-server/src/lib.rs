@@ -59,6 +59,13 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(api::login))
         .route("/auth/logout", post(api::logout))
         .route("/auth/recover", post(api::auth_recover))
+        .route("/auth/second-factor", post(api::auth_second_factor))
+        .route(
+            "/me/totp",
+            get(api::me_totp_status).post(api::me_totp_begin),
+        )
+        .route("/me/totp/confirm", post(api::me_totp_confirm))
+        .route("/me/totp/disable", post(api::me_totp_disable))
         .route("/auth/password", post(api::auth_password))
         .route("/outbox", get(api::outbox_list))
         .route("/me", get(api::me))

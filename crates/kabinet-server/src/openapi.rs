@@ -44,6 +44,11 @@ pub const OPERATIONS: &[Operation] = &[
         response: Some("Me"),
         status: 200,
     },
+    Operation { method: "post", path: "/auth/second-factor", summary: "Complete a sign-in that answered with a challenge: send it with a TOTP or recovery code", request: Some("SecondFactor"), response: Some("LoginResponse"), status: 200 },
+    Operation { method: "get", path: "/me/totp", summary: "Whether TOTP is on and how many recovery codes are left", request: None, response: None, status: 200 },
+    Operation { method: "post", path: "/me/totp", summary: "Start TOTP enrolment: secret, otpauth URI and QR code (SVG)", request: None, response: None, status: 200 },
+    Operation { method: "post", path: "/me/totp/confirm", summary: "Confirm TOTP with a code; returns ten single-use recovery codes once", request: Some("Code"), response: None, status: 200 },
+    Operation { method: "post", path: "/me/totp/disable", summary: "Turn TOTP off (password required)", request: Some("PasswordConfirm"), response: None, status: 204 },
     Operation { method: "post", path: "/auth/recover", summary: "Start password recovery by login or e-mail; always 202, whether or not the account exists", request: Some("RecoverRequest"), response: None, status: 202 },
     Operation { method: "post", path: "/auth/password", summary: "Set a password with the secret of a one-time link (from the fragment of the e-mailed link)", request: Some("LinkPassword"), response: None, status: 204 },
     Operation { method: "get", path: "/outbox", summary: "Messages and events waiting for or done with delivery, newest first (topic filter)", request: None, response: Some("OutboxPage"), status: 200 },
@@ -340,7 +345,14 @@ pub fn document() -> Value {
         if !parameters.is_empty() {
             operation["parameters"] = Value::Array(parameters);
         }
-        if !["/auth/login", "/auth/recover", "/auth/password"].contains(&op.path) {
+        if ![
+            "/auth/login",
+            "/auth/recover",
+            "/auth/password",
+            "/auth/second-factor",
+        ]
+        .contains(&op.path)
+        {
             operation["security"] = json!([{"bearer": []}, {"session": []}]);
         }
         let full = format!("/api/v1{}", op.path);
@@ -373,6 +385,9 @@ pub fn document() -> Value {
                 "OutboxEntry": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "topic": {"type": "string"}, "entity_type": {"type": "string"}, "entity_id": {"type": "string"}, "payload": {}, "delivered_at": {"type": ["string", "null"]}}},
                 "OutboxPage": page_of("OutboxEntry"),
                 "IpRules": {"type": "object", "required": ["ip_rules"], "properties": {"ip_rules": {"type": "array", "items": {"type": "string"}, "examples": [["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"]]}, "session_binding": {"type": "string", "enum": ["off", "log", "strict"]}}},
+                "SecondFactor": {"type": "object", "required": ["challenge", "code"], "properties": {"challenge": {"type": "string", "writeOnly": true}, "code": {"type": "string", "writeOnly": true}}},
+                "Code": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
+                "PasswordConfirm": {"type": "object", "required": ["password"], "properties": {"password": {"type": "string", "format": "password", "writeOnly": true}}},
                 "PasswordChange": {"type": "object", "required": ["current_password", "new_password"], "properties": {"current_password": {"type": "string", "format": "password", "writeOnly": true}, "new_password": {"type": "string", "format": "password", "writeOnly": true}}},
                 "LoginRequest": {"type": "object", "required": ["login", "password"], "properties": {"login": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
                 "LoginResponse": {"type": "object", "properties": {"user_id": {"type": "integer"}, "login": {"type": "string"}, "csrf_token": {"type": "string"}}},

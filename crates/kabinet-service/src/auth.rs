@@ -9,6 +9,7 @@ use kabinet_domain::ip_rules::{IpRules, SessionBinding};
 use kabinet_domain::text::search_fold;
 use kabinet_domain::throttle as throttle_rule;
 use kabinet_store::companies::{self, CompanyFields};
+use kabinet_store::second_factor;
 use kabinet_store::sessions::{self, SessionRecord, TokenRecord};
 use kabinet_store::throttle;
 use kabinet_store::users::{self, NewUser, UserRecord};
@@ -101,6 +102,39 @@ pub fn check_new_password(password: &str) -> Result<(), ServiceError> {
     kabinet_domain::user::check_password(password).map_err(|code| {
         ServiceError::Validation(vec![kabinet_domain::FieldError::new("password", code)])
     })
+}
+
+/// The outcome of a correct password: a session, or a second step.
+pub enum SignIn {
+    Session(NewSession),
+    /// Send the code with this challenge to `complete_second_factor`.
+    SecondFactor {
+        challenge: String,
+    },
+}
+
+/// How long the second step of a sign-in may take.
+const CHALLENGE_MS: i64 = 10 * 60 * 1000;
+/// Wrong codes allowed per challenge.
+const CHALLENGE_ATTEMPTS: i64 = 5;
+
+/// A recovery code: ten base32 characters shown as `xxxxx-xxxxx`.
+fn new_recovery_code() -> String {
+    let mut bytes = [0u8; 7];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let text = kabinet_domain::totp::base32_encode(&bytes).to_lowercase();
+    format!("{}-{}", &text[..5], &text[5..10])
+}
+
+/// Recovery codes are random, so a fast hash is enough; dashes, spaces and
+/// case do not matter when they are typed.
+fn recovery_hash(code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    secret_hash(&format!("recovery:{normal}"))
 }
 
 /// A new session: the cookie value (shown to the browser only) and its CSRF token.
@@ -265,7 +299,7 @@ impl Services {
         login: &str,
         password: &str,
         origin: &Origin,
-    ) -> Result<NewSession, ServiceError> {
+    ) -> Result<SignIn, ServiceError> {
         // Throttling first, so a throttled attempt costs no password hash.
         let now = now_ms();
         let login_key = format!("login:{}", login.trim().to_lowercase());
@@ -354,6 +388,43 @@ impl Services {
             return Err(ServiceError::InvalidCredentials);
         };
         throttle::clear(&mut tx, &login_key).await?;
+        if second_factor::totp_state(&mut tx, user.id).await?.enabled {
+            // The password was right; the session waits for the code.
+            let challenge = random_secret();
+            let now = now_ms();
+            second_factor::insert_challenge(
+                &mut tx,
+                &secret_hash(&challenge),
+                user.id,
+                now,
+                now + CHALLENGE_MS,
+            )
+            .await?;
+            audit_sign_in(
+                &mut tx,
+                Some(user),
+                &user.login,
+                "auth.password_accepted",
+                Some("second factor required"),
+                origin,
+            )
+            .await?;
+            commit(tx).await?;
+            return Ok(SignIn::SecondFactor { challenge });
+        }
+        let session = self.open_session(&mut tx, user, origin, None).await?;
+        commit(tx).await?;
+        Ok(SignIn::Session(session))
+    }
+
+    /// Creates a session for a person whose sign-in is complete, and audits it.
+    async fn open_session(
+        &self,
+        tx: &mut AnyConnection,
+        user: &UserRecord,
+        origin: &Origin,
+        second_factor: Option<&str>,
+    ) -> Result<NewSession, ServiceError> {
         let now = now_ms();
         let secret = random_secret();
         let session = SessionRecord {
@@ -365,9 +436,16 @@ impl Services {
             expires_at: now + self.settings.session_absolute_hours * 3_600_000,
             ip: origin.ip.clone(),
         };
-        sessions::insert_session(&mut tx, &session, origin.user_agent.as_deref()).await?;
-        audit_sign_in(&mut tx, Some(user), &user.login, "auth.login", None, origin).await?;
-        commit(tx).await?;
+        sessions::insert_session(tx, &session, origin.user_agent.as_deref()).await?;
+        audit_sign_in(
+            tx,
+            Some(user),
+            &user.login,
+            "auth.login",
+            second_factor,
+            origin,
+        )
+        .await?;
         Ok(NewSession {
             secret,
             csrf_token: session.csrf_token,
@@ -375,6 +453,186 @@ impl Services {
             login: user.login.clone(),
             must_change_password: user.card.must_change_password,
         })
+    }
+
+    /// Completes a sign-in that needs a second factor: a TOTP code (each
+    /// code works once) or an unused recovery code. A challenge lasts
+    /// 10 minutes and allows 5 wrong codes; then the password is asked again.
+    pub async fn complete_second_factor(
+        &self,
+        challenge: &str,
+        code: &str,
+        origin: &Origin,
+    ) -> Result<NewSession, ServiceError> {
+        let id_hash = secret_hash(challenge.trim());
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let Some(pending) = second_factor::challenge(&mut tx, &id_hash).await? else {
+            return Err(ServiceError::Conflict {
+                code: "challenge.expired",
+                detail: None,
+            });
+        };
+        if pending.expires_at <= now || pending.attempts >= CHALLENGE_ATTEMPTS {
+            second_factor::delete_challenge(&mut tx, &id_hash).await?;
+            commit(tx).await?;
+            return Err(ServiceError::Conflict {
+                code: "challenge.expired",
+                detail: None,
+            });
+        }
+        let user = users::by_id(&mut tx, pending.user_id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let state = second_factor::totp_state(&mut tx, user.id).await?;
+        let secret = state
+            .secret
+            .as_deref()
+            .and_then(kabinet_domain::totp::base32_decode)
+            .unwrap_or_default();
+        let by_totp = match kabinet_domain::totp::verify(&secret, code, now / 1000, state.last_step)
+        {
+            Some(step) => second_factor::use_step(&mut tx, user.id, step).await?,
+            None => false,
+        };
+        let by_recovery = !by_totp
+            && second_factor::use_recovery_code(&mut tx, user.id, &recovery_hash(code), now)
+                .await?;
+        if !by_totp && !by_recovery {
+            second_factor::count_failed_attempt(&mut tx, &id_hash).await?;
+            audit_sign_in(
+                &mut tx,
+                Some(&user),
+                &user.login,
+                "auth.login_failed",
+                Some("wrong_second_factor"),
+                origin,
+            )
+            .await?;
+            commit(tx).await?;
+            return Err(ServiceError::InvalidCredentials);
+        }
+        second_factor::delete_challenge(&mut tx, &id_hash).await?;
+        let method = if by_totp {
+            "second factor: totp"
+        } else {
+            "second factor: recovery code"
+        };
+        let session = self
+            .open_session(&mut tx, &user, origin, Some(method))
+            .await?;
+        commit(tx).await?;
+        Ok(session)
+    }
+
+    /// Starts TOTP enrolment: a new secret, shown once as a QR code and as
+    /// text. Nothing changes at sign-in until a code confirms it.
+    pub async fn totp_begin(&self, actor: &Actor) -> Result<(String, String), ServiceError> {
+        if actor.must_change_password {
+            return Err(ServiceError::PasswordChangeRequired);
+        }
+        let mut tx = self.store.begin().await?;
+        if second_factor::totp_state(&mut tx, actor.user_id)
+            .await?
+            .enabled
+        {
+            return Err(ServiceError::Conflict {
+                code: "totp.already_enabled",
+                detail: None,
+            });
+        }
+        let mut bytes = [0u8; 20];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let secret = kabinet_domain::totp::base32_encode(&bytes);
+        second_factor::set_pending_secret(&mut tx, actor.user_id, &secret).await?;
+        commit(tx).await?;
+        let uri = kabinet_domain::totp::otpauth_uri(&secret, "Kabinet", &actor.login);
+        Ok((secret, uri))
+    }
+
+    /// Confirms enrolment with a code from the app; returns ten single-use
+    /// recovery codes, shown once.
+    pub async fn totp_confirm(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        let mut tx = self.store.begin().await?;
+        let state = second_factor::totp_state(&mut tx, actor.user_id).await?;
+        if state.enabled {
+            return Err(ServiceError::Conflict {
+                code: "totp.already_enabled",
+                detail: None,
+            });
+        }
+        let secret = state
+            .secret
+            .as_deref()
+            .and_then(kabinet_domain::totp::base32_decode)
+            .ok_or(ServiceError::Conflict {
+                code: "totp.not_started",
+                detail: None,
+            })?;
+        let Some(step) = kabinet_domain::totp::verify(&secret, code, now_ms() / 1000, None) else {
+            return Err(ServiceError::Validation(vec![
+                kabinet_domain::FieldError::new("code", "totp.wrong_code"),
+            ]));
+        };
+        second_factor::enable(&mut tx, actor.user_id, step).await?;
+        let codes: Vec<String> = (0..10).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
+        second_factor::replace_recovery_codes(&mut tx, actor.user_id, &hashes).await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "user.totp_enabled",
+            "user",
+            Some(actor.user_id.to_string()),
+            None,
+            None,
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(codes)
+    }
+
+    /// Turns the second factor off after checking the password.
+    pub async fn totp_disable(&self, actor: &Actor, password: &str) -> Result<(), ServiceError> {
+        let user = {
+            let mut conn = self.store.reader().await?;
+            users::by_id(&mut conn, actor.user_id)
+                .await?
+                .ok_or(ServiceError::Unauthenticated)?
+        };
+        if !verify_password(password.to_string(), user.password_hash.clone()).await? {
+            return Err(ServiceError::Validation(vec![
+                kabinet_domain::FieldError::new("password", "password.wrong"),
+            ]));
+        }
+        let mut tx = self.store.begin().await?;
+        second_factor::disable(&mut tx, actor.user_id).await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "user.totp_disabled",
+            "user",
+            Some(actor.user_id.to_string()),
+            None,
+            None,
+            None,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Whether TOTP is on, and how many recovery codes are left.
+    pub async fn totp_status(&self, actor: &Actor) -> Result<(bool, i64), ServiceError> {
+        let mut conn = self.store.reader().await?;
+        let state = second_factor::totp_state(&mut conn, actor.user_id).await?;
+        let left = second_factor::remaining_recovery_codes(&mut conn, actor.user_id).await?;
+        Ok((state.enabled, left))
     }
 
     /// Loads the person behind a live user id, checking that they and their

@@ -440,6 +440,9 @@ pub async fn purge_deleted_before(
             let id: i64 = col(row, "id")?;
             // The people of a purged company go with it.
             for statement in [
+                "DELETE FROM password_links WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
+                "DELETE FROM recovery_codes WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
+                "DELETE FROM sign_in_challenges WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM users WHERE company_id = $1",

@@ -40,6 +40,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_ip_rules.sql"),
         postgres: include_str!("../migrations/postgres/0005_ip_rules.sql"),
     },
+    Migration {
+        version: 6,
+        name: "second_factor",
+        sqlite: include_str!("../migrations/sqlite/0006_second_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0006_second_factor.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -612,3 +612,113 @@ async fn password_recovery_pages_work_without_a_session() {
         .unwrap();
     assert!(outbox_page.contains("lost@example.ru"));
 }
+
+#[tokio::test]
+async fn the_console_enrols_totp_and_asks_for_the_code_at_sign_in() {
+    let app = TestApp::spawn().await;
+    let (client, csrf) = sign_in(&app).await;
+    let begun = client
+        .post(app.url("/me/security"))
+        .form(&[("csrf", csrf.as_str()), ("action", "begin")])
+        .send()
+        .await
+        .unwrap();
+    let html = begun.text().await.unwrap();
+    assert!(
+        html.contains("data-testid=\"totp-qr\"") && html.contains("<svg"),
+        "a QR code is shown"
+    );
+    let marker = "data-testid=\"totp-secret\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let secret = html[start..].split('<').next().unwrap().to_string();
+    let code = {
+        let bytes = kabinet_domain::totp::base32_decode(&secret).unwrap();
+        let step = kabinet_domain::totp::step_of(kabinet_service::now_ms() / 1000);
+        format!("{:06}", kabinet_domain::totp::code_at(&bytes, step))
+    };
+    let confirmed = client
+        .post(app.url("/me/security"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "confirm"),
+            ("secret", secret.as_str()),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = confirmed.text().await.unwrap();
+    assert!(html.contains("data-testid=\"recovery-codes\""));
+    assert!(html.contains("data-testid=\"totp-on\""));
+
+    // A new browser signs in: the password leads to the code page.
+    let other = browser();
+    let page = other
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page);
+    let step = other
+        .post(app.url("/login"))
+        .form(&[
+            ("login", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/companies"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(step.status(), StatusCode::OK);
+    let html = step.text().await.unwrap();
+    assert!(html.contains("action=\"/login/code\""));
+    let marker = "name=\"challenge\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let challenge = html[start..].split('"').next().unwrap().to_string();
+    let token = csrf_in(&html);
+    let wrong = other
+        .post(app.url("/login/code"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("challenge", challenge.as_str()),
+            ("code", "000000"),
+            ("next", "/companies"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let html = wrong.text().await.unwrap();
+    let token = csrf_in(&html);
+    let next_code = {
+        let bytes = kabinet_domain::totp::base32_decode(&secret).unwrap();
+        let step = kabinet_domain::totp::step_of(kabinet_service::now_ms() / 1000) + 1;
+        format!("{:06}", kabinet_domain::totp::code_at(&bytes, step))
+    };
+    let done = other
+        .post(app.url("/login/code"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("challenge", challenge.as_str()),
+            ("code", next_code.as_str()),
+            ("next", "/companies"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(done.headers()["location"], "/companies");
+    assert_eq!(
+        other
+            .get(app.url("/companies"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
