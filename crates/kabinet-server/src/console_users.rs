@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
             get(user_restore_page).post(user_restore_submit),
         )
         .route("/users/{id}/sessions/end", post(user_sessions_end))
+        .route("/users/{id}/ip-rules", post(user_ip_rules))
 }
 
 // ---------------------------------------------------------------------------
@@ -465,6 +466,18 @@ struct UserPage {
     can_restore: bool,
     can_end_sessions: bool,
     can_audit: bool,
+    /// Address rules (B5) and session binding (X11), one rule per line.
+    ip_rules_text: String,
+    session_binding: String,
+    ip_error: Option<String>,
+    current_ip: String,
+}
+
+/// Address rules as typed, with the reason they were refused.
+struct IpEdit {
+    rules: String,
+    binding: String,
+    error: String,
 }
 
 /// The card; `generated_password` is shown once, right after creation.
@@ -474,6 +487,17 @@ async fn card(
     record: UserRecord,
     params: &HashMap<String, String>,
     generated_password: Option<String>,
+) -> Response {
+    card_with(state, ctx, record, params, generated_password, None).await
+}
+
+async fn card_with(
+    state: &AppState,
+    ctx: &ConsoleCtx,
+    record: UserRecord,
+    params: &HashMap<String, String>,
+    generated_password: Option<String>,
+    ip_edit: Option<IpEdit>,
 ) -> Response {
     let id = record.id;
     let is_self = id == ctx.actor.user_id;
@@ -516,8 +540,86 @@ async fn card(
         can_restore: deleted && ctx.actor.can(Function::UsersRestore),
         can_end_sessions: !deleted && (is_self || ctx.actor.can(Function::UsersCredentials)),
         can_audit: ctx.actor.can(Function::AuditView),
+        ip_rules_text: ip_edit
+            .as_ref()
+            .map(|e| e.rules.clone())
+            .unwrap_or_else(|| record.card.ip_rules.join("\n")),
+        session_binding: ip_edit
+            .as_ref()
+            .map(|e| e.binding.clone())
+            .unwrap_or_else(|| record.card.session_binding.clone()),
+        ip_error: ip_edit.map(|e| e.error),
+        current_ip: ctx.actor.ip.clone().unwrap_or_default(),
     };
     no_store(render(&page))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct IpRulesForm {
+    csrf: String,
+    ip_rules: String,
+    session_binding: String,
+}
+
+/// Saves a person's address rules; on a mistake the card comes back with
+/// the typed rules and the reason, so nothing typed is lost.
+async fn user_ip_rules(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<IpRulesForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let rules: Vec<String> = form
+        .ip_rules
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    match state
+        .services
+        .user_set_ip_rules(&ctx.actor, id, &rules, &form.session_binding)
+        .await
+    {
+        Ok(_) => {
+            Redirect::to(&format!("/users/{id}?flash=flash.user_ip_rules_saved")).into_response()
+        }
+        Err(ServiceError::Validation(problems)) => {
+            let text = problems
+                .iter()
+                .map(|p| match p.field.split_once('[') {
+                    Some((_, rest)) => format!(
+                        "#{}: {}",
+                        rest.trim_end_matches(']')
+                            .parse::<usize>()
+                            .map(|i| i + 1)
+                            .unwrap_or(0),
+                        message(ctx.lang, p.code)
+                    ),
+                    None => message(ctx.lang, p.code).to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let record = match state.services.user_get(&ctx.actor, id).await {
+                Ok(record) => record,
+                Err(error) => return error_page(&ctx, error),
+            };
+            let typed = IpEdit {
+                rules: form.ip_rules.clone(),
+                binding: form.session_binding.clone(),
+                error: text,
+            };
+            let mut response =
+                card_with(&state, &ctx, record, &HashMap::new(), None, Some(typed)).await;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            response
+        }
+        Err(error) => error_page(&ctx, error),
+    }
 }
 
 async fn user_page(

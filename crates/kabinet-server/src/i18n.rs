@@ -366,6 +366,15 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "flash.user_deleted" => ("Пользователь удалён", "Person deleted"),
         "flash.user_restored" => ("Пользователь восстановлен", "Person restored"),
         "flash.user_sessions_ended" => ("Все сеансы пользователя завершены", "Every session of the person has ended"),
+        "users.ip.title" => ("Адреса входа", "Sign-in addresses"),
+        "users.ip.explain" => ("Пусто — вход с любого адреса. Иначе — по одному адресу или сети (CIDR) в строке; проверяется при входе и при каждом запросе. Правила, которые закроют вам доступ с текущего адреса, не сохранятся.", "Empty: any address. Otherwise one address or CIDR network per line, checked at sign-in and on every request. Rules that would lock you out from your current address are refused."),
+        "users.ip.current" => ("Ваш текущий адрес:", "Your current address:"),
+        "users.ip.rules" => ("Разрешённые адреса и сети", "Allowed addresses and networks"),
+        "users.ip.binding" => ("Привязка сеанса к адресу входа", "Bind sessions to the sign-in address"),
+        "users.ip.binding_off" => ("Нет", "Off"),
+        "users.ip.binding_log" => ("Только записывать смену адреса", "Log address changes only"),
+        "users.ip.binding_strict" => ("Строго: с другого адреса сеанс не работает", "Strict: the session does not work from another address"),
+        "flash.user_ip_rules_saved" => ("Адреса входа сохранены", "Sign-in addresses saved"),
         // -- users texts end --
         _ => return None,
     })

@@ -620,3 +620,91 @@ async fn the_company_card_links_to_its_employees() {
         .unwrap()
         .contains("data-field=\"company_id\""));
 }
+
+#[tokio::test]
+async fn address_rules_are_edited_on_the_card_and_cannot_lock_you_out() {
+    let app = TestApp::spawn().await;
+    let person = create_person(
+        &app,
+        json!({"login": "guarded", "first_name": "G", "last_name": "U"}),
+    )
+    .await;
+    let id = person["id"].as_i64().unwrap();
+    let (client, csrf) = sign_in(&app).await;
+    let card = client
+        .get(app.url(&format!("/users/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains("data-testid=\"ip-rules\""));
+    assert!(
+        card.contains("data-testid=\"current-ip\">127.0.0.1<"),
+        "the current address is shown before anyone saves"
+    );
+
+    let bad = client
+        .post(app.url(&format!("/users/{id}/ip-rules")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("ip_rules", "10.0.0.0/8\nnot-an-ip"),
+            ("session_binding", "strict"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("#2:"), "the bad line is named");
+    assert!(
+        html.contains("10.0.0.0/8\nnot-an-ip"),
+        "what was typed stays"
+    );
+
+    let saved = client
+        .post(app.url(&format!("/users/{id}/ip-rules")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("ip_rules", "10.0.0.0/8\n192.0.2.1"),
+            ("session_binding", "strict"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let api = app.get(&format!("/api/v1/users/{id}")).await;
+    assert_eq!(api.body["ip_rules"], json!(["10.0.0.0/8", "192.0.2.1"]));
+    assert_eq!(api.body["session_binding"], "strict");
+
+    let me = app.get("/api/v1/me").await.body["user_id"]
+        .as_i64()
+        .unwrap();
+    let locked = client
+        .post(app.url(&format!("/users/{me}/ip-rules")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("ip_rules", "10.0.0.0/8"),
+            ("session_binding", "off"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(locked
+        .text()
+        .await
+        .unwrap()
+        .contains("Эти правила не пускают ваш текущий адрес"));
+    assert_eq!(
+        client
+            .get(app.url("/companies"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+}
