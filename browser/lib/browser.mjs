@@ -52,6 +52,21 @@ export async function signIn(page, server, password = server.password) {
   ]);
 }
 
+/**
+ * Signs in as anyone through the login form and waits for the next page
+ * (the companies list, or the code page when a second factor is on).
+ */
+export async function signInAs(page, server, login, password) {
+  await page.goto(server.baseUrl + '/login');
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', password);
+  const [response] = await Promise.all([
+    page.waitForNavigation(),
+    page.click('button[type=submit]'),
+  ]);
+  return response;
+}
+
 /** Submits the form that holds `button` and waits for the next page. */
 export async function submitAndWait(page, button) {
   const [response] = await Promise.all([

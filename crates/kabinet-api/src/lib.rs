@@ -443,6 +443,8 @@ pub struct UserDto {
     pub ip_rules: Vec<String>,
     /// `off`, `log` or `strict` (X11).
     pub session_binding: String,
+    /// The picture is at `GET /api/v1/users/{id}/avatar`.
+    pub has_avatar: bool,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -482,6 +484,7 @@ impl From<&kabinet_store::users::UserRecord> for UserDto {
             must_change_password: u.card.must_change_password,
             ip_rules: u.card.ip_rules.clone(),
             session_binding: u.card.session_binding.clone(),
+            has_avatar: u.card.has_avatar,
             version: u.version,
             created_at: format_time(u.created_at),
             updated_at: format_time(u.updated_at),
@@ -518,13 +521,14 @@ pub struct UserInput {
 }
 
 /// Fields a client may send but not change on a person.
-pub const USER_READ_ONLY_FIELDS: [&str; 10] = [
+pub const USER_READ_ONLY_FIELDS: [&str; 11] = [
     "id",
     "company_name",
     "has_password",
     "must_change_password",
     "ip_rules",
     "session_binding",
+    "has_avatar",
     "version",
     "created_at",
     "updated_at",

@@ -5,6 +5,7 @@
 //! digits and formats once, everything downstream takes the parsed type.
 
 pub mod access;
+pub mod avatar;
 pub mod company;
 pub mod error;
 pub mod ip_rules;

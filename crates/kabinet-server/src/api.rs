@@ -1049,3 +1049,59 @@ pub async fn user_ip_rules(
         .map_err(service_error(ctx.lang))?;
     Ok(user_response(StatusCode::OK, &record, None))
 }
+
+/// Sets a person's avatar: the request body is the picture (JPEG, PNG or
+/// GIF, recognised by content; at most 64 KB; 80×80).
+pub async fn user_avatar_put(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .user_set_avatar(&ctx.actor, id, body.to_vec())
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn user_avatar_delete(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .user_remove_avatar(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Serves an avatar with the content type found when it was checked, and
+/// headers that stop a browser from reading it as anything else.
+pub async fn user_avatar_get(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let (kind, bytes) = state
+        .services
+        .user_avatar(&ctx.actor, id)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.content_type()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox",
+            ),
+            (header::CACHE_CONTROL, "private, max-age=60"),
+        ],
+        bytes,
+    )
+        .into_response())
+}

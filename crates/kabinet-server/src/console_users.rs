@@ -471,6 +471,8 @@ struct UserPage {
     session_binding: String,
     ip_error: Option<String>,
     current_ip: String,
+    has_avatar: bool,
+    can_change_avatar: bool,
 }
 
 /// Address rules as typed, with the reason they were refused.
@@ -550,6 +552,8 @@ async fn card_with(
             .unwrap_or_else(|| record.card.session_binding.clone()),
         ip_error: ip_edit.map(|e| e.error),
         current_ip: ctx.actor.ip.clone().unwrap_or_default(),
+        has_avatar: record.card.has_avatar,
+        can_change_avatar: !deleted && (is_self || ctx.actor.can(Function::UsersEdit)),
     };
     no_store(render(&page))
 }
@@ -1012,10 +1016,9 @@ async fn form_page(
         companies,
         company_hint,
         is_new: mode == Mode::New,
-        password_mode: if form.password_mode == "set" {
-            "set".into()
-        } else {
-            "generate".into()
+        password_mode: match form.password_mode.as_str() {
+            "set" | "invite" => form.password_mode.clone(),
+            _ => "generate".into(),
         },
         password_error: by_input.remove("password"),
         show_new_password: may_set_password,
@@ -1092,10 +1095,12 @@ async fn user_new_submit(
     let heading = message(ctx.lang, "users.new").to_string();
     let failure = match form.to_raw(false) {
         Ok((raw, company_id)) => {
-            let password = if form.password_mode == "set" {
-                InitialPassword::Given(form.password.clone())
-            } else {
-                InitialPassword::Generate
+            // "invite": no password; the person gets an e-mail with a
+            // one-time link to choose one (it needs an e-mail address).
+            let password = match form.password_mode.as_str() {
+                "set" => InitialPassword::Given(form.password.clone()),
+                "invite" => InitialPassword::Invite,
+                _ => InitialPassword::Generate,
             };
             match state
                 .services

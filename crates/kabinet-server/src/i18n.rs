@@ -150,6 +150,11 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "totp.already_enabled" => ("Второй фактор уже включён", "The second factor is already on"),
         "totp.not_started" => ("Сначала начните подключение приложения", "Start enrolling the app first"),
         "totp.wrong_code" => ("Код не подошёл: проверьте время на телефоне и введите новый код", "The code did not match: check the phone's clock and type a new code"),
+        "avatar.empty" => ("Файл пустой", "The file is empty"),
+        "avatar.too_large" => ("Картинка больше 64 КБ", "The picture is larger than 64 KB"),
+        "avatar.format" => ("Нужна картинка JPG, PNG или GIF", "A JPG, PNG or GIF picture is needed"),
+        "avatar.size" => ("Картинка должна быть ровно 80×80 пикселей", "The picture must be exactly 80×80 pixels"),
+        "email.required_for_invite" => ("Укажите эл. почту: на неё придёт ссылка для пароля", "Give an e-mail address: the password link is sent there"),
         "link.invalid" => ("Ссылка недействительна: она уже использована или устарела. Запросите новую.", "The link is not valid: it was used or has expired. Ask for a new one."),
         "password.wrong" => ("Неверный текущий пароль", "The current password is wrong"),
         "password.unchanged" => ("Новый пароль совпадает с текущим", "The new password is the same as the current one"),
@@ -375,6 +380,9 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "users.ip.binding_log" => ("Только записывать смену адреса", "Log address changes only"),
         "users.ip.binding_strict" => ("Строго: с другого адреса сеанс не работает", "Strict: the session does not work from another address"),
         "flash.user_ip_rules_saved" => ("Адреса входа сохранены", "Sign-in addresses saved"),
+        "users.avatar.upload" => ("Загрузить аватар", "Upload an avatar"),
+        "users.avatar.hint" => ("JPG, PNG или GIF, 80×80 пикселей, до 64 КБ.", "JPG, PNG or GIF, 80×80 pixels, up to 64 KB."),
+        "users.password.invite" => ("Отправить ссылку на эл. почту: человек сам задаст пароль", "E-mail a link: the person chooses their own password"),
         // -- users texts end --
         _ => return None,
     })

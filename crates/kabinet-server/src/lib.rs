@@ -91,6 +91,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users/{id}/restore", post(api::users_restore))
         .route(
+            "/users/{id}/avatar",
+            get(api::user_avatar_get)
+                .put(api::user_avatar_put)
+                .delete(api::user_avatar_delete),
+        )
+        .route(
             "/users/{id}/ip-rules",
             axum::routing::put(api::user_ip_rules),
         )

@@ -57,6 +57,28 @@
     }
   });
 
+  // Avatar upload: the picture goes to the API with the session's CSRF
+  // token; the server checks it and answers with a reason when it refuses.
+  document.querySelectorAll("input[data-avatar-upload]").forEach(function (input) {
+    var status = input.closest("section").querySelector("[data-avatar-status]");
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      fetch(input.getAttribute("data-avatar-upload"), {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: { "X-CSRF-Token": input.getAttribute("data-csrf") },
+        body: file
+      }).then(function (response) {
+        if (response.ok) { window.location.reload(); return; }
+        return response.json().then(function (problem) {
+          var first = problem.errors && problem.errors[0];
+          if (status) status.textContent = first ? first.message : problem.title;
+        });
+      }).catch(function () { if (status) status.textContent = "…"; });
+    });
+  });
+
   // The side menu folds away on narrow screens.
   var toggle = document.querySelector("[data-menu-toggle]");
   var nav = document.getElementById("sidenav");

@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_second_factor.sql"),
         postgres: include_str!("../migrations/postgres/0006_second_factor.sql"),
     },
+    Migration {
+        version: 7,
+        name: "avatars",
+        sqlite: include_str!("../migrations/sqlite/0007_avatars.sql"),
+        postgres: include_str!("../migrations/postgres/0007_avatars.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

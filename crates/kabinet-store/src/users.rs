@@ -44,6 +44,7 @@ pub struct UserCard {
     pub ip_rules: Vec<String>,
     /// `off`, `log` or `strict` (X11).
     pub session_binding: String,
+    pub has_avatar: bool,
 }
 
 /// Every writable field of a user, as the service has validated it.
@@ -76,7 +77,8 @@ pub struct NewUser {
 const COLUMNS: &str = "u.id, u.company_id, u.login, u.first_name, u.last_name, u.email, u.kind, u.full_access, \
      u.password_hash, u.status, u.version, u.patronymic, u.full_name_ru, u.full_name_en, u.phone, u.mobile_phone, \
      u.position, u.may_open_admin_cabinet, u.chat_enabled, u.must_change_password, u.created_at, u.updated_at, \
-     u.deleted_at, u.deletion_id, u.ip_rules, u.session_binding, c.name AS company_name, c.path AS company_path";
+     u.deleted_at, u.deletion_id, u.ip_rules, u.session_binding, \
+     CAST(CASE WHEN u.avatar IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_avatar, c.name AS company_name, c.path AS company_path";
 const FROM: &str = "FROM users u JOIN companies c ON c.id = u.company_id";
 
 fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
@@ -108,6 +110,7 @@ fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
                     .map_err(|e| StoreError::Corrupt(format!("users.ip_rules: {e}")))?
             },
             session_binding: col(row, "session_binding")?,
+            has_avatar: flag(row, "has_avatar")?,
         },
         company_name: col(row, "company_name")?,
         company_path: col(row, "company_path")?,
@@ -604,4 +607,35 @@ pub async fn set_ip_rules(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Stores (or, with `None`, removes) a person's avatar.
+pub async fn set_avatar(
+    conn: &mut AnyConnection,
+    id: i64,
+    avatar: Option<(&str, &[u8])>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET avatar = $1, avatar_type = $2, updated_at = $3 WHERE id = $4")
+        .bind(avatar.map(|(_, bytes)| bytes.to_vec()))
+        .bind(avatar.map(|(kind, _)| kind.to_string()))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A person's avatar: content type and bytes.
+pub async fn avatar(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    let row =
+        sqlx::query("SELECT avatar_type, avatar FROM users WHERE id = $1 AND avatar IS NOT NULL")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|r| Ok((col(&r, "avatar_type")?, col(&r, "avatar")?)))
+        .transpose()
 }

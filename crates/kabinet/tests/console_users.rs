@@ -708,3 +708,106 @@ async fn address_rules_are_edited_on_the_card_and_cannot_lock_you_out() {
         "still signed in"
     );
 }
+
+#[tokio::test]
+async fn the_card_offers_an_avatar_upload_and_shows_the_picture() {
+    let app = TestApp::spawn().await;
+    let person = create_person(
+        &app,
+        json!({"login": "facey", "first_name": "F", "last_name": "A"}),
+    )
+    .await;
+    let id = person["id"].as_i64().unwrap();
+    let (client, _) = sign_in(&app).await;
+    let card = client
+        .get(app.url(&format!("/users/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains(&format!("data-avatar-upload=\"/api/v1/users/{id}/avatar\"")));
+    assert!(!card.contains("<img class=\"avatar\""));
+    let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    png.extend(80u32.to_be_bytes());
+    png.extend(80u32.to_be_bytes());
+    png.extend([8, 6, 0, 0, 0]);
+    let put = app
+        .request(reqwest::Method::PUT, &format!("/api/v1/users/{id}/avatar"))
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let card = client
+        .get(app.url(&format!("/users/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains(&format!(
+        "<img class=\"avatar\" src=\"/api/v1/users/{id}/avatar\""
+    )));
+    let picture = client
+        .get(app.url(&format!("/api/v1/users/{id}/avatar")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        picture.status(),
+        StatusCode::OK,
+        "the console session can read it"
+    );
+}
+
+#[tokio::test]
+async fn an_invited_person_gets_a_link_and_needs_an_email_for_it() {
+    let app = TestApp::spawn().await;
+    let (client, csrf) = sign_in(&app).await;
+    let fields = |email: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("login", "invitee".to_string()),
+            ("last_name", "Гостева".to_string()),
+            ("first_name", "Ирина".to_string()),
+            ("kind", "client_user".to_string()),
+            ("email", email.to_string()),
+            ("password_mode", "invite".to_string()),
+        ]
+    };
+    let refused = client
+        .post(app.url("/users/new"))
+        .form(&fields(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("data-field=\"email\""),
+        "the e-mail is required for an invitation"
+    );
+    assert!(
+        html.contains("value=\"invite\" checked"),
+        "the choice is kept"
+    );
+
+    let created = client
+        .post(app.url("/users/new"))
+        .form(&fields("irina@example.ru"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let outbox = app.get("/api/v1/outbox?topic=email").await;
+    assert_eq!(outbox.body["items"][0]["payload"]["to"], "irina@example.ru");
+    assert!(outbox.body["items"][0]["payload"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("/password/set#"));
+    let person = app.get("/api/v1/users?q=invitee").await;
+    assert_eq!(person.body["items"][0]["has_password"], false);
+}

@@ -928,3 +928,96 @@ async fn address_rules_and_session_binding() {
         .await;
     assert_eq!(audit.body["total"], 2);
 }
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.extend([8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89]);
+    bytes
+}
+
+#[tokio::test]
+async fn avatars_are_checked_by_content_and_served_safely() {
+    let app = TestApp::spawn().await;
+    let id = app
+        .post("/api/v1/users", &person("pictured", "P", "C"))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/users/{id}/avatar");
+    let put = |bytes: Vec<u8>, content_type: &'static str| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            Reply::from(
+                app.request(Method::PUT, &path)
+                    .header("content-type", content_type)
+                    .body(bytes)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    assert_eq!(app.get(&path).await.status, 404, "no avatar yet");
+    let svg = put(
+        b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec(),
+        "image/png",
+    )
+    .await;
+    assert_eq!(
+        svg.error_codes(),
+        vec![("avatar".to_string(), "avatar.format".to_string())],
+        "the content decides, not the declared type"
+    );
+    let big = put(png(640, 480), "image/png").await;
+    assert_eq!(
+        big.error_codes(),
+        vec![("avatar".to_string(), "avatar.size".to_string())]
+    );
+    assert_eq!(
+        big.body["errors"][0]["message"],
+        "Картинка должна быть ровно 80×80 пикселей"
+    );
+    let mut heavy = png(80, 80);
+    heavy.resize(70 * 1024, 0);
+    assert_eq!(
+        put(heavy, "image/png").await.error_codes(),
+        vec![("avatar".to_string(), "avatar.too_large".to_string())]
+    );
+
+    let ok = put(png(80, 80), "application/octet-stream").await;
+    assert_eq!(ok.status, 204, "{}", ok.text);
+    let served = app.request(Method::GET, &path).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+    assert!(served.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    assert_eq!(served.bytes().await.unwrap().to_vec(), png(80, 80));
+    assert_eq!(
+        app.get(&format!("/api/v1/users/{id}")).await.body["has_avatar"],
+        true
+    );
+    assert_eq!(
+        app.anonymous(Method::GET, &path)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "not public"
+    );
+
+    assert_eq!(app.delete(&path).await.status, 204);
+    assert_eq!(app.get(&path).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/users/{id}")).await.body["has_avatar"],
+        false
+    );
+}

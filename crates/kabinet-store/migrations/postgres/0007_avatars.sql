@@ -1,0 +1,3 @@
+-- Avatars (issue 4, B5): the checked picture and its content type.
+ALTER TABLE users ADD COLUMN avatar BYTEA;
+ALTER TABLE users ADD COLUMN avatar_type TEXT;
