@@ -273,7 +273,13 @@ pub struct Page<T> {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginRequest {
+    /// A personal login (or e-mail where it is the login)...
+    #[serde(default)]
     pub login: String,
+    /// ...or, for a company's account administrator, the company's account
+    /// number (L1).
+    #[serde(default)]
+    pub account_number: Option<String>,
     pub password: String,
 }
 

@@ -138,12 +138,25 @@ pub async fn login(
     body: Bytes,
 ) -> ApiResult<Response> {
     let request: LoginRequest = json_body(&body)?;
-    match state
-        .services
-        .login(&request.login, &request.password, &origin)
-        .await
-        .map_err(service_error(lang))?
+    let outcome = match request
+        .account_number
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
     {
+        Some(account_number) => {
+            state
+                .services
+                .login_by_account_number(account_number, &request.password, &origin)
+                .await
+        }
+        None => {
+            state
+                .services
+                .login(&request.login, &request.password, &origin)
+                .await
+        }
+    };
+    match outcome.map_err(service_error(lang))? {
         SignIn::Session(session) => Ok(session_response(&state, session)),
         // The password was right; no session until the code. The challenge
         // goes to `POST /api/v1/auth/second-factor` with the code.

@@ -311,6 +311,8 @@ pub(crate) fn csrf_failed(ctx: &ConsoleCtx) -> Response {
 #[template(path = "login.html")]
 struct LoginPage {
     m: Frame,
+    /// The account-number form of account administrators (L1).
+    by_account: bool,
     login: String,
     next: String,
     login_csrf: String,
@@ -325,6 +327,7 @@ async fn login_page(
     let token = kabinet_service::auth::random_secret();
     let page = LoginPage {
         m: Frame::anonymous(lang, "login.title", "/login"),
+        by_account: params.get("by").map(String::as_str) == Some("account"),
         login: String::new(),
         next: safe_next(params.get("next").map(String::as_str)),
         login_csrf: token.clone(),
@@ -353,6 +356,8 @@ struct LoginForm {
     next: String,
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    account_number: String,
 }
 
 async fn login_submit(
@@ -367,7 +372,12 @@ async fn login_submit(
         let token = kabinet_service::auth::random_secret();
         let page = LoginPage {
             m: Frame::anonymous(lang, "login.title", "/login"),
-            login: form.login.clone(),
+            by_account: !form.account_number.is_empty(),
+            login: if form.account_number.is_empty() {
+                form.login.clone()
+            } else {
+                form.account_number.clone()
+            },
             next: next.clone(),
             login_csrf: token.clone(),
             error: Some(message(lang, error_key).to_string()),
@@ -393,11 +403,22 @@ async fn login_submit(
         return again("csrf");
     }
     let request_origin = origin(&parts, &state);
-    match state
-        .services
-        .login(&form.login, &form.password, &request_origin)
-        .await
-    {
+    let outcome = if form.account_number.trim().is_empty() {
+        state
+            .services
+            .login(&form.login, &form.password, &request_origin)
+            .await
+    } else {
+        state
+            .services
+            .login_by_account_number(&form.account_number, &form.password, &request_origin)
+            .await
+    };
+    match outcome {
+        Err(ServiceError::Conflict {
+            code: "login.personal_on_account_form",
+            ..
+        }) => again("login.personal_on_account_form"),
         Ok(kabinet_service::auth::SignIn::Session(session)) => signed_in(&state, session, &next),
         Ok(kabinet_service::auth::SignIn::SecondFactor { challenge }) => {
             let token = kabinet_service::auth::random_secret();

@@ -975,3 +975,52 @@ impl Services {
         Ok(())
     }
 }
+
+impl Services {
+    /// Sign-in of a company's account administrator by the company's
+    /// account number and their password (L1). A personal login typed here
+    /// is refused with a clear pointer to the ordinary sign-in.
+    pub async fn login_by_account_number(
+        &self,
+        account_number: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<SignIn, ServiceError> {
+        let admins = {
+            let mut conn = self.store.reader().await?;
+            users::account_admins_by_account_number(&mut conn, account_number).await?
+        };
+        match admins.as_slice() {
+            [admin] => self.login(&admin.login, password, origin).await,
+            _ => {
+                let personal = {
+                    let mut conn = self.store.reader().await?;
+                    users::by_login(&mut conn, account_number.trim()).await?
+                };
+                let mut tx = self.store.begin().await?;
+                let reason = match (&personal, admins.len()) {
+                    (Some(_), 0) => "personal_login_on_account_form",
+                    (_, 0) => "unknown_account_number",
+                    _ => "several_account_admins",
+                };
+                audit_sign_in(
+                    &mut tx,
+                    personal.as_ref(),
+                    account_number,
+                    "auth.login_failed",
+                    Some(reason),
+                    origin,
+                )
+                .await?;
+                commit(tx).await?;
+                if reason == "personal_login_on_account_form" {
+                    return Err(ServiceError::Conflict {
+                        code: "login.personal_on_account_form",
+                        detail: None,
+                    });
+                }
+                Err(ServiceError::InvalidCredentials)
+            }
+        }
+    }
+}

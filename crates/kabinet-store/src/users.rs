@@ -639,3 +639,20 @@ pub async fn avatar(
     row.map(|r| Ok((col(&r, "avatar_type")?, col(&r, "avatar")?)))
         .transpose()
 }
+
+/// Live, active account administrators of the company with this account
+/// number (case-insensitive), at most two (more than one is ambiguous).
+pub async fn account_admins_by_account_number(
+    conn: &mut AnyConnection,
+    account_number: &str,
+) -> Result<Vec<UserRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE lower(c.account_number) = $1 AND c.deleted_at IS NULL \
+         AND u.kind = 'account_admin' AND u.deleted_at IS NULL ORDER BY u.id LIMIT 2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(account_number.trim().to_lowercase())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -722,3 +722,49 @@ async fn the_console_enrols_totp_and_asks_for_the_code_at_sign_in() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_sign_in_page_has_an_account_number_form() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("href=\"/login?by=account&amp;next=/companies\""));
+    let page = client
+        .get(app.url("/login?by=account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"account_number\"") && !page.contains("name=\"login\""));
+    let token = csrf_in(&page);
+    let refused = client
+        .post(app.url("/login"))
+        .form(&[
+            ("account_number", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/companies"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("Это личный логин сотрудника"),
+        "a personal login on the account form is told so"
+    );
+    assert!(
+        html.contains("name=\"account_number\" value=\"admin\""),
+        "the form stays the account-number form"
+    );
+}

@@ -1021,3 +1021,72 @@ async fn avatars_are_checked_by_content_and_served_safely() {
         false
     );
 }
+
+#[tokio::test]
+async fn account_admins_sign_in_with_the_account_number() {
+    let app = TestApp::spawn().await;
+    let mut client = company("Account Co");
+    client["account_number"] = json!("LS-777");
+    let cid = app.create_company(client).await["id"].as_i64().unwrap();
+    let mut admin = person("acctadmin", "Alla", "Admin");
+    admin["company_id"] = json!(cid);
+    admin["kind"] = json!("account_admin");
+    admin["password"] = json!("account admin secret");
+    app.post("/api/v1/users", &admin).await;
+    let mut employee = person("worker7", "Wanda", "Worker");
+    employee["company_id"] = json!(cid);
+    employee["password"] = json!("employee secret one");
+    app.post("/api/v1/users", &employee).await;
+
+    let by_account = |account: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            Reply::from(
+                app.anonymous(Method::POST, "/api/v1/auth/login")
+                    .json(&json!({"account_number": account, "password": password}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let ok = by_account("ls-777", "account admin secret").await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.body["login"], "acctadmin");
+    assert_eq!(by_account("LS-777", "wrong password!!").await.status, 401);
+    assert_eq!(
+        by_account("LS-000", "account admin secret").await.status,
+        401
+    );
+    let personal = by_account("worker7", "employee secret one").await;
+    assert_eq!(personal.status, 409);
+    assert_eq!(personal.body["code"], "login.personal_on_account_form");
+    assert_eq!(
+        personal.body["title"],
+        "Это личный логин сотрудника: войдите через обычную форму входа по логину"
+    );
+
+    // Two account admins make the number ambiguous: refused.
+    let mut second = person("acctadmin2", "Boris", "Admin");
+    second["company_id"] = json!(cid);
+    second["kind"] = json!("account_admin");
+    second["password"] = json!("account admin secret");
+    app.post("/api/v1/users", &second).await;
+    assert_eq!(
+        by_account("LS-777", "account admin secret").await.status,
+        401
+    );
+    let audit = app.get("/api/v1/audit?action=auth.login_failed").await;
+    let reasons: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["details"].as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"several_account_admins")
+            && reasons.contains(&"personal_login_on_account_form"),
+        "{reasons:?}"
+    );
+}
