@@ -2129,6 +2129,13 @@ struct PasswordPage {
     done: bool,
 }
 
+impl LoginPage {
+    /// `next` as a query parameter value.
+    fn next_encoded(&self) -> String {
+        url_encode(&self.next)
+    }
+}
+
 impl PasswordPage {
     fn error(&self, field: &str) -> String {
         self.errors.get(field).cloned().unwrap_or_default()

@@ -986,8 +986,20 @@ impl Services {
         password: &str,
         origin: &Origin,
     ) -> Result<SignIn, ServiceError> {
+        let now = now_ms();
+        let ip_key = format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
         let admins = {
             let mut conn = self.store.reader().await?;
+            let (failures, last) =
+                throttle::failures_since(&mut conn, &ip_key, now - throttle_rule::WINDOW_MS)
+                    .await?;
+            let wait =
+                throttle_rule::remaining(failures, throttle_rule::FREE_PER_ADDRESS, last, now);
+            if wait > 0 {
+                return Err(ServiceError::Throttled {
+                    retry_after_ms: wait,
+                });
+            }
             users::account_admins_by_account_number(&mut conn, account_number).await?
         };
         match admins.as_slice() {
@@ -1003,6 +1015,10 @@ impl Services {
                     (_, 0) => "unknown_account_number",
                     _ => "several_account_admins",
                 };
+                // Guessing account numbers counts against the address like
+                // guessing passwords does.
+                let ip_key = format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
+                throttle::record_failure(&mut tx, &ip_key, now_ms()).await?;
                 audit_sign_in(
                     &mut tx,
                     personal.as_ref(),

@@ -735,7 +735,19 @@ async fn the_sign_in_page_has_an_account_number_form() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("href=\"/login?by=account&amp;next=/companies\""));
+    assert!(page.contains("href=\"/login?by=account&amp;next=%2Fcompanies\""));
+    let page_with_query = client
+        .get(app.url("/login?next=%2Fcompanies%3Fq%3Da%26region%3Db"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page_with_query.contains("next=%2Fcompanies%3Fq%3Da%26region%3Db"),
+        "next keeps its whole query"
+    );
     let page = client
         .get(app.url("/login?by=account"))
         .send()

@@ -1090,3 +1090,28 @@ async fn account_admins_sign_in_with_the_account_number() {
         "{reasons:?}"
     );
 }
+
+#[tokio::test]
+async fn guessing_account_numbers_is_throttled_per_address() {
+    let app = TestApp::spawn().await;
+    let attempt = |number: String| {
+        let app = &app;
+        async move {
+            app.anonymous(Method::POST, "/api/v1/auth/login")
+                .json(&json!({"account_number": number, "password": "whatever it is"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for n in 0..20 {
+        assert_eq!(attempt(format!("LS-GUESS-{n}")).await, 401);
+    }
+    assert_eq!(
+        attempt("LS-GUESS-21".into()).await,
+        429,
+        "the address waits after 20 failures"
+    );
+}
