@@ -31,6 +31,7 @@ pub enum Function {
     /// Setting others' passwords and ending their sessions.
     UsersCredentials,
     AuditView,
+    AuditExport,
     /// Managing one's own API tokens.
     ApiTokensOwn,
     OutboxView,
@@ -38,7 +39,7 @@ pub enum Function {
 
 impl Function {
     /// Every function, in catalog order.
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 15] = [
         Function::CompaniesView,
         Function::CompaniesCreate,
         Function::CompaniesEdit,
@@ -51,6 +52,7 @@ impl Function {
         Function::UsersRestore,
         Function::UsersCredentials,
         Function::AuditView,
+        Function::AuditExport,
         Function::ApiTokensOwn,
         Function::OutboxView,
     ];
@@ -68,7 +70,7 @@ impl Function {
             | Function::UsersDelete
             | Function::UsersRestore
             | Function::UsersCredentials => Section::Users,
-            Function::AuditView => Section::Audit,
+            Function::AuditView | Function::AuditExport => Section::Audit,
             Function::ApiTokensOwn => Section::ApiTokens,
             Function::OutboxView => Section::Outbox,
         }
@@ -89,6 +91,7 @@ impl Function {
             Function::UsersRestore => "users.restore",
             Function::UsersCredentials => "users.credentials",
             Function::AuditView => "audit.view",
+            Function::AuditExport => "audit.export",
             Function::ApiTokensOwn => "api_tokens.own",
             Function::OutboxView => "outbox.view",
         }

@@ -1923,6 +1923,7 @@ struct AuditPage {
     actor: String,
     prev_href: Option<String>,
     next_href: Option<String>,
+    export_href: Option<String>,
 }
 
 async fn audit_page(
@@ -1984,6 +1985,18 @@ async fn audit_page(
     };
     let get = |k: &str| params.get(k).cloned().unwrap_or_default();
     let page = AuditPage {
+        export_href: ctx.actor.can(Function::AuditExport).then(|| {
+            let pairs: Vec<String> = ["action", "entity_type", "entity_id", "actor"]
+                .iter()
+                .filter_map(|key| {
+                    params
+                        .get(*key)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| format!("{key}={}", url_encode(v)))
+                })
+                .collect();
+            format!("/api/v1/audit/export?{}", pairs.join("&"))
+        }),
         m: Frame::new(&ctx, "audit", "audit.title"),
         first: if rows.is_empty() { 0 } else { offset + 1 },
         last: offset + rows.len() as i64,

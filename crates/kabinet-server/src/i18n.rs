@@ -277,6 +277,7 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "stale.explain" => ("Пока вы редактировали, карточку изменил кто-то другой. Ниже — сохранённые сейчас значения; ваши правки остались в форме. Сохраните ещё раз, чтобы записать их поверх.", "While you were editing, someone else changed this card. The values saved now are shown below; your edits are still in the form. Save again to write them over."),
         "stale.current" => ("Сейчас сохранено", "Saved now"),
         "form.errors" => ("Исправьте ошибки в отмеченных полях", "Fix the errors in the marked fields"),
+        "audit.export" => ("Выгрузить CSV", "Export CSV"),
         "audit.title" => ("Журнал действий", "Audit log"),
         "audit.at" => ("Время", "Time"),
         "audit.actor" => ("Кто", "Who"),

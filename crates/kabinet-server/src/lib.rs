@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", get(api::tokens_list).post(api::tokens_create))
         .route("/tokens/{id}", delete(api::tokens_delete))
         .route("/audit", get(api::audit_list))
+        .route("/audit/export", get(api::audit_export))
         .fallback(api::not_found);
 
     Router::new()

@@ -152,6 +152,7 @@ pub const OPERATIONS: &[Operation] = &[
         response: None,
         status: 204,
     },
+    Operation { method: "get", path: "/audit/export", summary: "The audit log as CSV (same filters as the list; at most 50,000 rows, X-Kabinet-Truncated when cut); formulas are defused", request: None, response: None, status: 200 },
     Operation {
         method: "get",
         path: "/audit",

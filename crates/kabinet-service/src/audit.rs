@@ -57,3 +57,38 @@ impl Services {
         Ok(kabinet_store::outbox::pending_count(&mut conn).await?)
     }
 }
+
+/// The most rows one export returns; the response says when there were more.
+pub const EXPORT_LIMIT: i64 = 50_000;
+
+impl Services {
+    /// Audit entries matching `query` for export, newest first, read from the
+    /// database a page at a time; the flag tells whether the limit cut it.
+    pub async fn audit_export(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> Result<(Vec<Entry>, bool), ServiceError> {
+        actor.require(Function::AuditView)?;
+        actor.require(Function::AuditExport)?;
+        let mut conn = self.store.reader().await?;
+        let mut all = Vec::new();
+        let mut page = AuditQuery {
+            limit: 1000,
+            offset: 0,
+            ..query.clone()
+        };
+        loop {
+            let (entries, total) = audit::list(&mut conn, &page).await?;
+            let done = entries.is_empty();
+            all.extend(entries);
+            if done || all.len() as i64 >= total.min(EXPORT_LIMIT) {
+                return Ok((
+                    all.into_iter().take(EXPORT_LIMIT as usize).collect(),
+                    total > EXPORT_LIMIT,
+                ));
+            }
+            page.offset += page.limit;
+        }
+    }
+}

@@ -128,3 +128,72 @@ async fn sign_ins_are_audited_whether_they_succeed_or_not() {
         "token secrets never reach the log"
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_exports_as_csv_with_the_same_filters() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .create_company(company("=HYPERLINK(\"http://evil\")"))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    app.create_company(company("Other, Ltd")).await;
+    let reply = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/audit/export?entity_type=company&entity_id={id}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(reply.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert!(reply.headers().get("x-kabinet-truncated").is_none());
+    let csv = reply.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,at,actor,on_behalf_of,action,entity_type,entity_id,ip,details,before,after"
+    );
+    assert_eq!(lines.len(), 2, "only the filtered entry: {csv}");
+    assert!(lines[1].contains(",admin,,company.create,company,"));
+    assert!(
+        !lines[1].contains(",=HYPERLINK"),
+        "no cell starts a formula"
+    );
+
+    let all = app
+        .request(Method::GET, "/api/v1/audit/export")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        all.contains("\"") && all.contains("Other, Ltd"),
+        "cells with commas are quoted"
+    );
+    assert_eq!(
+        app.anonymous(Method::GET, "/api/v1/audit/export")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let (client, _) = app.console_sign_in("/companies").await;
+    let page = client
+        .get(app.url("/audit?action=company.create"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("href=\"/api/v1/audit/export?action=company.create\""));
+}
