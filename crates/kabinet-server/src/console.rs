@@ -334,15 +334,7 @@ async fn login_page(
         error: None,
     };
     let mut response = render(&page);
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(
-        LOGIN_CSRF_COOKIE,
-        &token,
-        Some(3600),
-        true,
-        false,
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    set_pre_session_csrf(&mut response, &token);
     response
 }
 
@@ -388,15 +380,7 @@ async fn login_submit(
             "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::UNAUTHORIZED,
         };
-        if let Ok(value) = HeaderValue::from_str(&set_cookie(
-            LOGIN_CSRF_COOKIE,
-            &token,
-            Some(3600),
-            true,
-            false,
-        )) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        set_pre_session_csrf(&mut response, &token);
         response
     };
     if expected.is_empty() || !same_secret(&expected, &form.csrf) {
@@ -2373,8 +2357,9 @@ struct ForgotPage {
     error: Option<String>,
 }
 
-/// A page for people without a session, with its own CSRF cookie like the sign-in page.
-fn with_pre_session_csrf(mut response: Response, token: &str) -> Response {
+/// Sets the CSRF cookie of a form shown before there is a session (the
+/// sign-in page and its relatives): the form's hidden field must match it.
+fn set_pre_session_csrf(response: &mut Response, token: &str) {
     if let Ok(value) = HeaderValue::from_str(&set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -2384,6 +2369,12 @@ fn with_pre_session_csrf(mut response: Response, token: &str) -> Response {
     )) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+}
+
+/// A page for people without a session, with its own CSRF cookie like the
+/// sign-in page, never cached.
+fn with_pre_session_csrf(mut response: Response, token: &str) -> Response {
+    set_pre_session_csrf(&mut response, token);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -156,6 +156,11 @@ pub struct Bootstrap {
     pub created: bool,
 }
 
+/// The throttling key of the request's address.
+fn address_key(origin: &Origin) -> String {
+    format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"))
+}
+
 /// Whether a person may act from the request's address (B5). Stored rules
 /// that no longer parse refuse every address rather than allow all.
 fn check_address(user: &UserRecord, origin: &Origin) -> Result<(), ServiceError> {
@@ -303,7 +308,7 @@ impl Services {
         // Throttling first, so a throttled attempt costs no password hash.
         let now = now_ms();
         let login_key = format!("login:{}", login.trim().to_lowercase());
-        let ip_key = format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
+        let ip_key = address_key(origin);
         let wait = {
             let mut conn = self.store.reader().await?;
             let since = now - throttle_rule::WINDOW_MS;
@@ -987,7 +992,7 @@ impl Services {
         origin: &Origin,
     ) -> Result<SignIn, ServiceError> {
         let now = now_ms();
-        let ip_key = format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
+        let ip_key = address_key(origin);
         let admins = {
             let mut conn = self.store.reader().await?;
             let (failures, last) =
@@ -1017,8 +1022,7 @@ impl Services {
                 };
                 // Guessing account numbers counts against the address like
                 // guessing passwords does.
-                let ip_key = format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
-                throttle::record_failure(&mut tx, &ip_key, now_ms()).await?;
+                throttle::record_failure(&mut tx, &ip_key, now).await?;
                 audit_sign_in(
                     &mut tx,
                     personal.as_ref(),

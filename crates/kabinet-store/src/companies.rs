@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::db::{col, flag, Backend, Sql, StoreError};
+use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError};
 
 /// The stored fields of a company card (what a create or an edit writes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -566,36 +566,7 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
     } else {
         sql.push(" WHERE 1 = 1");
     }
-    if query.words.is_empty() {
-        if let Some(id) = query.id {
-            sql.push(" AND c.id = ").bind(id);
-        }
-    } else {
-        sql.push(" AND (");
-        if let Some(id) = query.id {
-            sql.push("c.id = ").bind(id).push(" OR ");
-        }
-        sql.push("(");
-        for (index, word) in query.words.iter().enumerate() {
-            if index > 0 {
-                sql.push(" AND ");
-            }
-            let pattern = format!("%{word}%");
-            match backend {
-                // The trigram FTS5 table answers LIKE from its index.
-                Backend::Sqlite => {
-                    sql.push("c.id IN (SELECT rowid FROM companies_fts WHERE search_text LIKE ")
-                        .bind(pattern)
-                        .push(")");
-                }
-                // pg_trgm's GIN index answers LIKE on the column itself.
-                Backend::Postgres => {
-                    sql.push("c.search_text LIKE ").bind(pattern);
-                }
-            }
-        }
-        sql.push("))");
-    }
+    push_text_search(sql, backend, "c", "companies_fts", &query.words, query.id);
     if let Some(region) = &query.region {
         sql.push(" AND c.region = ").bind(region.clone());
     }

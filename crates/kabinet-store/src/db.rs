@@ -262,3 +262,49 @@ where
 pub(crate) fn flag(row: &AnyRow, name: &str) -> Result<bool, StoreError> {
     Ok(col::<i64>(row, name)? != 0)
 }
+
+/// Adds the substring search of a list: every word must occur in the row's
+/// `search_text`, or the row's id must equal `id`. On SQLite the trigram FTS5
+/// table `fts_table` answers `LIKE` from its index; on PostgreSQL pg_trgm's
+/// GIN index answers `LIKE` on the column itself. `alias` is the table's
+/// alias in the query; with no words, `id` alone filters.
+pub(crate) fn push_text_search(
+    sql: &mut Sql,
+    backend: Backend,
+    alias: &str,
+    fts_table: &str,
+    words: &[String],
+    id: Option<i64>,
+) {
+    if words.is_empty() {
+        if let Some(id) = id {
+            sql.push(&format!(" AND {alias}.id = ")).bind(id);
+        }
+        return;
+    }
+    sql.push(" AND (");
+    if let Some(id) = id {
+        sql.push(&format!("{alias}.id = ")).bind(id).push(" OR ");
+    }
+    sql.push("(");
+    for (index, word) in words.iter().enumerate() {
+        if index > 0 {
+            sql.push(" AND ");
+        }
+        let pattern = format!("%{word}%");
+        match backend {
+            Backend::Sqlite => {
+                sql.push(&format!(
+                    "{alias}.id IN (SELECT rowid FROM {fts_table} WHERE search_text LIKE "
+                ))
+                .bind(pattern)
+                .push(")");
+            }
+            Backend::Postgres => {
+                sql.push(&format!("{alias}.search_text LIKE "))
+                    .bind(pattern);
+            }
+        }
+    }
+    sql.push("))");
+}

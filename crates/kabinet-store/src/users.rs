@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::companies::subtree_bounds;
-use crate::db::{col, flag, Backend, Sql, StoreError};
+use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -457,34 +457,7 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
             .push(" AND c.path < ")
             .bind(high);
     }
-    if query.words.is_empty() {
-        if let Some(id) = query.id {
-            sql.push(" AND u.id = ").bind(id);
-        }
-    } else {
-        sql.push(" AND (");
-        if let Some(id) = query.id {
-            sql.push("u.id = ").bind(id).push(" OR ");
-        }
-        sql.push("(");
-        for (index, word) in query.words.iter().enumerate() {
-            if index > 0 {
-                sql.push(" AND ");
-            }
-            let pattern = format!("%{word}%");
-            match backend {
-                Backend::Sqlite => {
-                    sql.push("u.id IN (SELECT rowid FROM users_fts WHERE search_text LIKE ")
-                        .bind(pattern)
-                        .push(")");
-                }
-                Backend::Postgres => {
-                    sql.push("u.search_text LIKE ").bind(pattern);
-                }
-            }
-        }
-        sql.push("))");
-    }
+    push_text_search(sql, backend, "u", "users_fts", &query.words, query.id);
     if let Some(company_id) = query.company_id {
         sql.push(" AND u.company_id = ").bind(company_id);
     }
