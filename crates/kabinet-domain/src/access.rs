@@ -35,11 +35,13 @@ pub enum Function {
     /// Managing one's own API tokens.
     ApiTokensOwn,
     OutboxView,
+    /// Sending a message again after delivery gave up.
+    OutboxRetry,
 }
 
 impl Function {
     /// Every function, in catalog order.
-    pub const ALL: [Function; 15] = [
+    pub const ALL: [Function; 16] = [
         Function::CompaniesView,
         Function::CompaniesCreate,
         Function::CompaniesEdit,
@@ -55,6 +57,7 @@ impl Function {
         Function::AuditExport,
         Function::ApiTokensOwn,
         Function::OutboxView,
+        Function::OutboxRetry,
     ];
 
     pub fn section(self) -> Section {
@@ -72,7 +75,7 @@ impl Function {
             | Function::UsersCredentials => Section::Users,
             Function::AuditView | Function::AuditExport => Section::Audit,
             Function::ApiTokensOwn => Section::ApiTokens,
-            Function::OutboxView => Section::Outbox,
+            Function::OutboxView | Function::OutboxRetry => Section::Outbox,
         }
     }
 
@@ -94,6 +97,7 @@ impl Function {
             Function::AuditExport => "audit.export",
             Function::ApiTokensOwn => "api_tokens.own",
             Function::OutboxView => "outbox.view",
+            Function::OutboxRetry => "outbox.retry",
         }
     }
 

@@ -15,5 +15,6 @@ pub mod text;
 pub mod throttle;
 pub mod totp;
 pub mod user;
+pub mod webauthn;
 
 pub use error::FieldError;

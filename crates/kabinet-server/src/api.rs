@@ -993,6 +993,56 @@ pub struct OutboxDto {
     entity_id: String,
     payload: serde_json::Value,
     delivered_at: Option<String>,
+    /// `delivered`, `pending` (waiting or between attempts), `failed` (given
+    /// up; an admin may retry), or `recorded` (an event, not a message).
+    status: &'static str,
+    attempts: i64,
+    next_attempt_at: Option<String>,
+    last_error: Option<String>,
+    failed_at: Option<String>,
+}
+
+impl OutboxDto {
+    pub fn of(e: &kabinet_store::outbox::OutboxEntry) -> Self {
+        let message = e.topic == "email" || e.topic == "sms";
+        OutboxDto {
+            id: e.id,
+            at: kabinet_api::format_time(e.at),
+            topic: e.topic.clone(),
+            entity_type: e.entity_type.clone(),
+            entity_id: e.entity_id.clone(),
+            payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+            delivered_at: e.delivered_at.map(kabinet_api::format_time),
+            status: if e.delivered_at.is_some() {
+                "delivered"
+            } else if e.failed_at.is_some() {
+                "failed"
+            } else if message {
+                "pending"
+            } else {
+                "recorded"
+            },
+            attempts: e.attempts,
+            next_attempt_at: e.next_attempt_at.map(kabinet_api::format_time),
+            last_error: e.last_error.clone(),
+            failed_at: e.failed_at.map(kabinet_api::format_time),
+        }
+    }
+}
+
+/// Sends a message again after its delivery gave up.
+pub async fn outbox_retry(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<OutboxDto>> {
+    let entry = state
+        .services
+        .outbox_retry(&ctx.actor, id, &origin)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(Json(OutboxDto::of(&entry)))
 }
 
 pub async fn outbox_list(
@@ -1021,18 +1071,7 @@ pub async fn outbox_list(
         .outbox_list(&ctx.actor, topic, limit, offset)
         .await
         .map_err(service_error(ctx.lang))?;
-    let items: Vec<OutboxDto> = entries
-        .iter()
-        .map(|e| OutboxDto {
-            id: e.id,
-            at: kabinet_api::format_time(e.at),
-            topic: e.topic.clone(),
-            entity_type: e.entity_type.clone(),
-            entity_id: e.entity_id.clone(),
-            payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
-            delivered_at: e.delivered_at.map(kabinet_api::format_time),
-        })
-        .collect();
+    let items: Vec<OutboxDto> = entries.iter().map(OutboxDto::of).collect();
     let mut response = Json(Page {
         items,
         total,

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::extract::{
     cookie, lang_of, origin, safe_next, same_secret, set_cookie, url_encode, ConsoleCtx,
-    LANG_COOKIE, SESSION_COOKIE,
+    RequestOrigin, LANG_COOKIE, SESSION_COOKIE,
 };
 use crate::i18n::{message, Lang};
 use crate::AppState;
@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/password/forgot", get(forgot_page).post(forgot_submit))
         .route("/password/set", get(link_page).post(link_submit))
         .route("/outbox", get(outbox_page))
+        .route("/outbox/{id}/retry", post(outbox_retry))
         .route("/tokens", get(tokens_page).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
         .route("/static/app.css", get(static_css))
@@ -2537,12 +2538,17 @@ async fn link_submit(
 
 /// An outbox entry as the console shows it.
 pub struct OutboxRow {
+    pub id: i64,
     pub at: String,
     pub topic: String,
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// delivered / pending / failed / recorded.
+    pub status: &'static str,
+    /// When delivered, or the state of delivery in words.
     pub delivered: String,
+    pub error: String,
 }
 
 #[derive(Template)]
@@ -2554,6 +2560,8 @@ struct OutboxPage {
     topic: String,
     prev_href: Option<String>,
     next_href: Option<String>,
+    can_retry: bool,
+    flash: Option<String>,
 }
 
 async fn outbox_page(
@@ -2602,15 +2610,34 @@ async fn outbox_page(
                 } else {
                     e.payload.clone()
                 },
-                delivered: e
-                    .delivered_at
-                    .map(|at| {
-                        format_time(at)
-                            .replace('T', " ")
-                            .trim_end_matches('Z')
-                            .to_string()
-                    })
-                    .unwrap_or_default(),
+                id: e.id,
+                status: if e.delivered_at.is_some() {
+                    "delivered"
+                } else if e.failed_at.is_some() {
+                    "failed"
+                } else if e.topic == "email" || e.topic == "sms" {
+                    "pending"
+                } else {
+                    "recorded"
+                },
+                delivered: match (e.delivered_at, e.failed_at) {
+                    (Some(at), _) => short_time(at),
+                    (None, Some(_)) => message(ctx.lang, "outbox.not_delivered").to_string(),
+                    (None, None) if e.attempts > 0 => format!(
+                        "{} {} {}",
+                        message(ctx.lang, "outbox.attempts"),
+                        e.attempts,
+                        e.next_attempt_at
+                            .map(|at| format!(
+                                "{} {}",
+                                message(ctx.lang, "outbox.next"),
+                                short_time(at)
+                            ))
+                            .unwrap_or_default()
+                    ),
+                    (None, None) => String::new(),
+                },
+                error: e.last_error.clone().unwrap_or_default(),
             }
         })
         .collect();
@@ -2619,6 +2646,11 @@ async fn outbox_page(
         m: Frame::new(&ctx, "outbox", "outbox.title"),
         rows,
         total,
+        can_retry: ctx.actor.can(Function::OutboxRetry),
+        flash: params
+            .get("flash")
+            .filter(|f| f.as_str() == "flash.retry")
+            .map(|f| message(ctx.lang, f).to_string()),
         prev_href: (offset > 0).then(|| href((offset - PAGE_SIZE).max(0))),
         next_href: (offset + PAGE_SIZE < total).then(|| href(offset + PAGE_SIZE)),
         topic,
@@ -2628,6 +2660,33 @@ async fn outbox_page(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+fn short_time(at: i64) -> String {
+    format_time(at)
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_string()
+}
+
+async fn outbox_retry(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    RequestOrigin(origin): RequestOrigin,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    match state.services.outbox_retry(&ctx.actor, id, &origin).await {
+        Ok(entry) => Redirect::to(&format!(
+            "/outbox?topic={}&flash=flash.retry",
+            url_encode(&entry.topic)
+        ))
+        .into_response(),
+        Err(error) => error_page(&ctx, error),
+    }
 }
 
 // ---------------------------------------------------------------------------

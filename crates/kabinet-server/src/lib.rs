@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me/totp/disable", post(api::me_totp_disable))
         .route("/auth/password", post(api::auth_password))
         .route("/outbox", get(api::outbox_list))
+        .route("/outbox/{id}/retry", post(api::outbox_retry))
         .route("/me", get(api::me))
         .route("/me/password", post(api::me_password))
         .route("/me/sessions", get(api::me_sessions))

@@ -52,6 +52,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { method: "post", path: "/auth/recover", summary: "Start password recovery by login or e-mail; always 202, whether or not the account exists", request: Some("RecoverRequest"), response: None, status: 202 },
     Operation { method: "post", path: "/auth/password", summary: "Set a password with the secret of a one-time link (from the fragment of the e-mailed link)", request: Some("LinkPassword"), response: None, status: 204 },
     Operation { method: "get", path: "/outbox", summary: "Messages and events waiting for or done with delivery, newest first (topic filter)", request: None, response: Some("OutboxPage"), status: 200 },
+    Operation { method: "post", path: "/outbox/{id}/retry", summary: "Queue a message again after its delivery gave up (failed); 409 if it did not fail", request: None, response: Some("OutboxEntry"), status: 200 },
     Operation {
         method: "post",
         path: "/me/password",
@@ -387,7 +388,7 @@ pub fn document() -> Value {
                 "SessionPage": page_of("Session"),
                 "RecoverRequest": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string", "description": "Login or e-mail"}}},
                 "LinkPassword": {"type": "object", "required": ["token", "new_password"], "properties": {"token": {"type": "string", "writeOnly": true}, "new_password": {"type": "string", "format": "password", "writeOnly": true}}},
-                "OutboxEntry": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "topic": {"type": "string"}, "entity_type": {"type": "string"}, "entity_id": {"type": "string"}, "payload": {}, "delivered_at": {"type": ["string", "null"]}}},
+                "OutboxEntry": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "topic": {"type": "string"}, "entity_type": {"type": "string"}, "entity_id": {"type": "string"}, "payload": {}, "delivered_at": {"type": ["string", "null"]}, "status": {"type": "string", "enum": ["delivered", "pending", "failed", "recorded"]}, "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["string", "null"]}, "last_error": {"type": ["string", "null"]}, "failed_at": {"type": ["string", "null"]}}},
                 "OutboxPage": page_of("OutboxEntry"),
                 "IpRules": {"type": "object", "required": ["ip_rules"], "properties": {"ip_rules": {"type": "array", "items": {"type": "string"}, "examples": [["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"]]}, "session_binding": {"type": "string", "enum": ["off", "log", "strict"]}}},
                 "SecondFactor": {"type": "object", "required": ["challenge", "code"], "properties": {"challenge": {"type": "string", "writeOnly": true}, "code": {"type": "string", "writeOnly": true}}},

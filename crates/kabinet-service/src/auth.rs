@@ -388,6 +388,24 @@ impl Services {
                     &payload.to_string(),
                 )
                 .await?;
+                let text = format!(
+                    "Здравствуйте, {first}!\n\nК вашему логину {login} в Кабинете несколько раз подряд \
+                     ввели неверный пароль (последний раз с адреса {ip}). Вход временно замедлен.\n\
+                     Если это были не вы, смените пароль или попросите администратора проверить доступ.\n\n---\n\n\
+                     Hello {first},\n\nSomeone entered a wrong password for your Kabinet login {login} \
+                     several times in a row (last from {ip}). Sign-in is slowed down for a while.\n\
+                     If it was not you, change your password or ask an administrator to check your access.\n",
+                    first = u.first_name,
+                    login = u.login,
+                    ip = origin.ip.as_deref().unwrap_or("?"),
+                );
+                crate::messages::queue_email(
+                    &mut tx,
+                    u,
+                    "Кабинет: неудачные попытки входа / Kabinet: failed sign-in attempts",
+                    &text,
+                )
+                .await?;
             }
             commit(tx).await?;
             return Err(ServiceError::InvalidCredentials);

@@ -207,4 +207,46 @@ impl Services {
         let mut conn = self.store.reader().await?;
         Ok(outbox::list(&mut conn, topic_prefix, limit.clamp(1, 500), offset.max(0)).await?)
     }
+
+    /// Puts a message whose delivery gave up back in the queue.
+    pub async fn outbox_retry(
+        &self,
+        actor: &Actor,
+        id: i64,
+        origin: &Origin,
+    ) -> Result<OutboxEntry, ServiceError> {
+        actor.require(Function::OutboxRetry)?;
+        let mut tx = self.store.begin().await?;
+        let before = outbox::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if !outbox::retry(&mut tx, id).await? {
+            return Err(ServiceError::Conflict {
+                code: "outbox.not_failed",
+                detail: None,
+            });
+        }
+        let entry = kabinet_store::audit::AuditEntry {
+            at: now_ms(),
+            actor_user_id: Some(actor.user_id),
+            actor_login: Some(actor.login.clone()),
+            on_behalf_of: actor.on_behalf_of.clone(),
+            action: "outbox.retry".to_string(),
+            entity_type: "outbox".to_string(),
+            entity_id: Some(id.to_string()),
+            before_json: Some(
+                serde_json::json!({"failed_at": before.failed_at, "attempts": before.attempts, "last_error": before.last_error})
+                    .to_string(),
+            ),
+            after_json: Some(serde_json::json!({"failed_at": null, "attempts": 0}).to_string()),
+            ip: origin.ip.clone(),
+            ..Default::default()
+        };
+        kabinet_store::audit::insert(&mut tx, &entry).await?;
+        let after = outbox::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        commit(tx).await?;
+        Ok(after)
+    }
 }

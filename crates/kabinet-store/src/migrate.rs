@@ -52,6 +52,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_avatars.sql"),
         postgres: include_str!("../migrations/postgres/0007_avatars.sql"),
     },
+    Migration {
+        version: 8,
+        name: "delivery",
+        sqlite: include_str!("../migrations/sqlite/0008_delivery.sql"),
+        postgres: include_str!("../migrations/postgres/0008_delivery.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -12,12 +12,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use kabinet_delivery::DeliverySettings;
 use kabinet_server::{AppState, HttpSettings, Metrics};
 use kabinet_service::{ServiceSettings, Services};
 use kabinet_store::Store;
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+
+pub mod mail;
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
@@ -46,6 +49,8 @@ pub struct TestApp {
     client: reqwest::Client,
     data_dir: Option<PathBuf>,
     server: tokio::task::JoinHandle<()>,
+    delivery: tokio::task::JoinHandle<()>,
+    stop_delivery: tokio::sync::watch::Sender<bool>,
 }
 
 fn random_suffix() -> String {
@@ -96,6 +101,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: ServiceSettings) -> TestApp {
+        Self::spawn_full(settings, DeliverySettings::default()).await
+    }
+
+    /// A server whose outbox worker delivers e-mail and SMS as `delivery` says.
+    pub async fn spawn_full(settings: ServiceSettings, delivery: DeliverySettings) -> TestApp {
         let backend = TestBackend::from_env();
         let (url, data_dir) = database_url(backend).await;
         let store = Store::connect(&url)
@@ -126,6 +136,9 @@ impl TestApp {
         let server = tokio::spawn(async move {
             axum_serve(listener, app).await;
         });
+        let (stop_delivery, stopped) = tokio::sync::watch::channel(false);
+        let delivery = kabinet_delivery::spawn(services.store.clone(), delivery, stopped)
+            .expect("delivery settings");
         TestApp {
             base: format!("http://{address}"),
             backend,
@@ -137,6 +150,8 @@ impl TestApp {
                 .expect("client"),
             data_dir,
             server,
+            delivery,
+            stop_delivery,
         }
     }
 
@@ -251,6 +266,8 @@ async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        let _ = self.stop_delivery.send(true);
+        self.delivery.abort();
         if let Some(dir) = &self.data_dir {
             let _ = std::fs::remove_dir_all(dir);
         }

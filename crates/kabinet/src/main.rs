@@ -37,29 +37,7 @@ struct DataArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Runs migrations, creates the provider and `admin` on first start, and serves HTTP.
-    Serve {
-        #[command(flatten)]
-        data: DataArgs,
-        /// Address to listen on.
-        #[arg(long, env = "KABINET_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Name of the provider company created on first start.
-        #[arg(long, default_value = "Provider")]
-        provider_name: String,
-        /// Mark cookies Secure (set when served over HTTPS).
-        #[arg(long, env = "KABINET_SECURE_COOKIES")]
-        secure_cookies: bool,
-        /// Proxy addresses whose X-Forwarded-For is trusted (comma-separated).
-        #[arg(long, env = "KABINET_TRUSTED_PROXIES", value_delimiter = ',')]
-        trusted_proxies: Vec<std::net::IpAddr>,
-        /// The address people open the console at, used in e-mailed links
-        /// (default: http:// and the listen address).
-        #[arg(long, env = "KABINET_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// Days a deleted company stays restorable before it is purged.
-        #[arg(long, env = "KABINET_RETENTION_DAYS", default_value_t = 365)]
-        retention_days: i64,
-    },
+    Serve(Box<ServeArgs>),
     /// Applies database migrations and exits.
     Migrate {
         #[command(flatten)]
@@ -96,6 +74,134 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Address to listen on.
+    #[arg(long, env = "KABINET_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Name of the provider company created on first start.
+    #[arg(long, default_value = "Provider")]
+    provider_name: String,
+    /// Mark cookies Secure (set when served over HTTPS).
+    #[arg(long, env = "KABINET_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// Proxy addresses whose X-Forwarded-For is trusted (comma-separated).
+    #[arg(long, env = "KABINET_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// The address people open the console at, used in e-mailed links
+    /// (default: http:// and the listen address).
+    #[arg(long, env = "KABINET_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Days a deleted company stays restorable before it is purged.
+    #[arg(long, env = "KABINET_RETENTION_DAYS", default_value_t = 365)]
+    retention_days: i64,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
+}
+
+/// Where e-mail and SMS go. Without them messages stay in the outbox, where
+/// admins read them on the Outbox page.
+#[derive(Args, Clone)]
+struct DeliveryArgs {
+    /// SMTP server for e-mail.
+    #[arg(long, env = "KABINET_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default: 465 for tls, 587 for starttls, 25 for none).
+    #[arg(long, env = "KABINET_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// tls (from the first byte), starttls (required), or none (a local relay only).
+    #[arg(long, env = "KABINET_SMTP_SECURITY", default_value = "starttls")]
+    smtp_security: kabinet_delivery::SmtpSecurity,
+    #[arg(long, env = "KABINET_SMTP_USER")]
+    smtp_user: Option<String>,
+    #[arg(long, env = "KABINET_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
+    /// The sender of e-mail.
+    #[arg(
+        long,
+        env = "KABINET_SMTP_FROM",
+        default_value = "Kabinet <noreply@localhost>"
+    )]
+    smtp_from: String,
+    /// A PEM root certificate to trust besides the public ones (a private CA).
+    #[arg(long, env = "KABINET_SMTP_CA_FILE")]
+    smtp_ca_file: Option<PathBuf>,
+    /// SMS gateway URL; `{to}` and `{text}` are replaced (percent-encoded).
+    #[arg(long, env = "KABINET_SMS_GATEWAY_URL", hide_env_values = true)]
+    sms_gateway_url: Option<String>,
+    /// POST, GET or PUT.
+    #[arg(long, env = "KABINET_SMS_GATEWAY_METHOD", default_value = "POST")]
+    sms_gateway_method: String,
+    /// A header sent to the gateway, `Name: value` (repeat the option; in the
+    /// environment, one per line).
+    #[arg(
+        long = "sms-gateway-header",
+        env = "KABINET_SMS_GATEWAY_HEADERS",
+        value_delimiter = '\n',
+        hide_env_values = true
+    )]
+    sms_gateway_headers: Vec<String>,
+    /// Body template, for example `{"phone":"{to}","message":"{text}"}`.
+    #[arg(long, env = "KABINET_SMS_GATEWAY_BODY")]
+    sms_gateway_body: Option<String>,
+    #[arg(
+        long,
+        env = "KABINET_SMS_GATEWAY_CONTENT_TYPE",
+        default_value = "application/json"
+    )]
+    sms_gateway_content_type: String,
+}
+
+impl DeliveryArgs {
+    fn settings(&self) -> anyhow::Result<kabinet_delivery::DeliverySettings> {
+        use kabinet_delivery::{SmsGatewaySettings, SmtpSecurity, SmtpSettings};
+        let smtp = match &self.smtp_host {
+            None => None,
+            Some(host) => Some(SmtpSettings {
+                host: host.clone(),
+                port: self.smtp_port.unwrap_or(match self.smtp_security {
+                    SmtpSecurity::Tls => 465,
+                    SmtpSecurity::StartTls => 587,
+                    SmtpSecurity::None => 25,
+                }),
+                security: self.smtp_security,
+                user: self.smtp_user.clone(),
+                password: self.smtp_password.clone(),
+                from: self.smtp_from.clone(),
+                extra_root_pem: match &self.smtp_ca_file {
+                    Some(path) => Some(
+                        std::fs::read(path)
+                            .with_context(|| format!("cannot read {}", path.display()))?,
+                    ),
+                    None => None,
+                },
+            }),
+        };
+        let sms = match &self.sms_gateway_url {
+            None => None,
+            Some(url) => Some(SmsGatewaySettings {
+                url: url.clone(),
+                method: self.sms_gateway_method.clone(),
+                headers: self
+                    .sms_gateway_headers
+                    .iter()
+                    .filter(|h| !h.trim().is_empty())
+                    .map(|h| kabinet_delivery::parse_sms_header(h).map_err(anyhow::Error::msg))
+                    .collect::<anyhow::Result<_>>()?,
+                body_template: self.sms_gateway_body.clone(),
+                content_type: self.sms_gateway_content_type.clone(),
+            }),
+        };
+        Ok(kabinet_delivery::DeliverySettings {
+            smtp,
+            sms,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -194,26 +300,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
-            data,
-            listen,
-            provider_name,
-            secure_cookies,
-            trusted_proxies,
-            public_url,
-            retention_days,
-        } => {
-            serve(
-                data,
-                listen,
-                provider_name,
-                secure_cookies,
-                trusted_proxies,
-                public_url,
-                retention_days,
-            )
-            .await
-        }
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate { data } => {
             let url = data.url()?;
             let store = Store::connect(&url)
@@ -316,15 +403,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(
-    data: DataArgs,
-    listen: SocketAddr,
-    provider_name: String,
-    secure_cookies: bool,
-    trusted_proxies: Vec<std::net::IpAddr>,
-    public_url: Option<String>,
-    retention_days: i64,
-) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs {
+        data,
+        listen,
+        provider_name,
+        secure_cookies,
+        trusted_proxies,
+        public_url,
+        retention_days,
+        delivery,
+    } = args;
+    let delivery = delivery.settings()?;
     let store = data.open().await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -375,6 +465,27 @@ async fn serve(
         }
     });
 
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    match (&delivery.smtp, &delivery.sms) {
+        (None, None) => {
+            say!("E-mail and SMS stay in the outbox (no SMTP or SMS gateway configured)")
+        }
+        (smtp, sms) => say!(
+            "Delivering {}",
+            [
+                smtp.as_ref()
+                    .map(|s| format!("e-mail through {}:{}", s.host, s.port)),
+                sms.as_ref().map(|_| "SMS through the gateway".to_string())
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" and ")
+        ),
+    }
+    let worker = kabinet_delivery::spawn(services.store.clone(), delivery, stopped)
+        .map_err(anyhow::Error::msg)?;
+
     let state = AppState {
         services: services.clone(),
         http: Arc::new(HttpSettings {
@@ -388,11 +499,29 @@ async fn serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // In-flight requests are done; let the worker finish its current message.
+    let _ = stop.send(true);
+    let _ = worker.await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[cfg(test)]
