@@ -134,6 +134,9 @@ impl Deliverer {
             match outcome {
                 Ok(()) => {
                     outbox::mark_delivered(&mut tx, entry.id, now_ms()).await?;
+                    if let Some(redacted) = redacted_payload(&entry.payload) {
+                        outbox::redact(&mut tx, entry.id, &redacted).await?;
+                    }
                     tracing::info!(id = entry.id, topic, "message delivered");
                 }
                 Err(error) => {
@@ -188,6 +191,19 @@ impl Deliverer {
             ))),
         }
     }
+}
+
+/// A message marked `"sensitive": true` (a sign-in code) keeps only its
+/// recipient once delivered: admins reading the outbox never see the code.
+fn redacted_payload(payload: &str) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    if value.get("sensitive") != Some(&serde_json::Value::Bool(true)) {
+        return None;
+    }
+    value["text"] = serde_json::Value::String(
+        "(код удалён после доставки / code removed after delivery)".to_string(),
+    );
+    Some(value.to_string())
 }
 
 /// The wait before attempt `attempts + 1`: the first retry, doubled for each

@@ -160,10 +160,18 @@ pub async fn login(
         SignIn::Session(session) => Ok(session_response(&state, session)),
         // The password was right; no session until the code. The challenge
         // goes to `POST /api/v1/auth/second-factor` with the code.
-        SignIn::SecondFactor { challenge } => {
-            let mut response =
-                Json(serde_json::json!({"second_factor": "totp", "challenge": challenge}))
-                    .into_response();
+        SignIn::SecondFactor {
+            challenge,
+            methods,
+            phone_hint,
+        } => {
+            let mut response = Json(serde_json::json!({
+                "second_factor": methods[0],
+                "methods": methods,
+                "phone_hint": phone_hint,
+                "challenge": challenge,
+            }))
+            .into_response();
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -218,6 +226,37 @@ pub async fn auth_second_factor(
         .await
         .map_err(service_error(lang))?;
     Ok(session_response(&state, session))
+}
+
+/// The body of `POST /api/v1/auth/second-factor/resend`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResendRequest {
+    challenge: String,
+}
+
+/// Sends a new SMS code for a pending sign-in.
+pub async fn auth_second_factor_resend(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    RequestOrigin(origin): RequestOrigin,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request: ResendRequest = json_body(&body)?;
+    let hint = state
+        .services
+        .resend_sms_code(&request.challenge, &origin)
+        .await
+        .map_err(service_error(lang))?;
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"phone_hint": hint})),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// An SVG picture of a QR code.

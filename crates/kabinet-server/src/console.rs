@@ -405,7 +405,11 @@ async fn login_submit(
             ..
         }) => again("login.personal_on_account_form"),
         Ok(kabinet_service::auth::SignIn::Session(session)) => signed_in(&state, session, &next),
-        Ok(kabinet_service::auth::SignIn::SecondFactor { challenge }) => {
+        Ok(kabinet_service::auth::SignIn::SecondFactor {
+            challenge,
+            methods,
+            phone_hint,
+        }) => {
             let token = kabinet_service::auth::random_secret();
             let page = CodePage {
                 m: Frame::anonymous(lang, "code.title", "/login"),
@@ -413,9 +417,16 @@ async fn login_submit(
                 challenge,
                 next: next.clone(),
                 error: None,
+                notice: None,
+                sms: methods.contains(&"sms"),
+                hint: phone_hint.unwrap_or_default(),
             };
             with_pre_session_csrf(render(&page), &token)
         }
+        Err(ServiceError::Conflict {
+            code: "sms.no_phone",
+            ..
+        }) => again("sms.no_phone"),
         Err(ServiceError::InvalidCredentials) | Err(ServiceError::Unauthenticated) => {
             again("invalid_credentials")
         }
@@ -462,6 +473,10 @@ struct CodePage {
     challenge: String,
     next: String,
     error: Option<String>,
+    notice: Option<String>,
+    /// The code comes by SMS (to `hint`), not from an app.
+    sms: bool,
+    hint: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -471,6 +486,10 @@ struct CodeForm {
     challenge: String,
     code: String,
     next: String,
+    sms: String,
+    hint: String,
+    /// Set by the "send the code again" button.
+    resend: String,
 }
 
 /// The second step of a sign-in: a code from the authenticator app or a recovery code.
@@ -483,6 +502,26 @@ async fn login_code_submit(
     let next = safe_next(Some(&form.next));
     let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
     let token = kabinet_service::auth::random_secret();
+    let sms = !form.sms.is_empty();
+    let show = |status: StatusCode,
+                error: Option<String>,
+                notice: Option<String>,
+                challenge: String,
+                hint: String| {
+        let page = CodePage {
+            m: Frame::anonymous(lang, "code.title", "/login"),
+            csrf: token.clone(),
+            challenge,
+            next: next.clone(),
+            error,
+            notice,
+            sms,
+            hint,
+        };
+        let mut response = with_pre_session_csrf(render(&page), &token);
+        *response.status_mut() = status;
+        response
+    };
     let again = |status: StatusCode, key: &str, challenge: String| {
         let page = CodePage {
             m: Frame::anonymous(lang, "code.title", "/login"),
@@ -490,6 +529,9 @@ async fn login_code_submit(
             challenge,
             next: next.clone(),
             error: Some(message(lang, key).to_string()),
+            notice: None,
+            sms,
+            hint: form.hint.clone(),
         };
         let mut response = with_pre_session_csrf(render(&page), &token);
         *response.status_mut() = status;
@@ -499,6 +541,48 @@ async fn login_code_submit(
         return again(StatusCode::FORBIDDEN, "csrf", form.challenge.clone());
     }
     let request_origin = origin(&parts, &state);
+    if !form.resend.is_empty() {
+        return match state
+            .services
+            .resend_sms_code(&form.challenge, &request_origin)
+            .await
+        {
+            Ok(hint) => show(
+                StatusCode::OK,
+                None,
+                Some(format!("{} {hint}", message(lang, "code.resent"))),
+                form.challenge.clone(),
+                hint,
+            ),
+            Err(ServiceError::Throttled { retry_after_ms }) => show(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!(
+                    "{} {} s",
+                    message(lang, "code.resend_wait"),
+                    (retry_after_ms + 999) / 1000
+                )),
+                None,
+                form.challenge.clone(),
+                form.hint.clone(),
+            ),
+            Err(ServiceError::Conflict {
+                code: "sms.resend_limit",
+                ..
+            }) => again(
+                StatusCode::CONFLICT,
+                "sms.resend_limit",
+                form.challenge.clone(),
+            ),
+            Err(_) => {
+                let mut response =
+                    Redirect::to(&format!("/login?next={}", url_encode(&next))).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+        };
+    }
     match state
         .services
         .complete_second_factor(&form.challenge, &form.code, &request_origin)
@@ -507,7 +591,11 @@ async fn login_code_submit(
         Ok(session) => signed_in(&state, session, &next),
         Err(ServiceError::InvalidCredentials) => again(
             StatusCode::UNAUTHORIZED,
-            "totp.wrong_code",
+            if sms {
+                "code.wrong_sms"
+            } else {
+                "totp.wrong_code"
+            },
             form.challenge.clone(),
         ),
         // The challenge expired or ran out of attempts: start again.

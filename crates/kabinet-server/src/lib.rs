@@ -12,7 +12,7 @@ mod error;
 mod extract;
 mod i18n;
 mod metrics;
-mod openapi;
+pub mod openapi;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(api::logout))
         .route("/auth/recover", post(api::auth_recover))
         .route("/auth/second-factor", post(api::auth_second_factor))
+        .route(
+            "/auth/second-factor/resend",
+            post(api::auth_second_factor_resend),
+        )
         .route(
             "/me/totp",
             get(api::me_totp_status).post(api::me_totp_begin),

@@ -8,6 +8,16 @@ use kabinet_store::companies::{CompanyFields, CompanyRecord};
 use serde_json::{json, Map, Value};
 
 /// One documented operation.
+/// The operations anyone may call: the steps of signing in and of setting
+/// a password by link. Everything else needs a session or a token.
+pub const PUBLIC_PATHS: &[&str] = &[
+    "/auth/login",
+    "/auth/recover",
+    "/auth/password",
+    "/auth/second-factor",
+    "/auth/second-factor/resend",
+];
+
 pub struct Operation {
     pub method: &'static str,
     pub path: &'static str,
@@ -44,7 +54,8 @@ pub const OPERATIONS: &[Operation] = &[
         response: Some("Me"),
         status: 200,
     },
-    Operation { method: "post", path: "/auth/second-factor", summary: "Complete a sign-in that answered with a challenge: send it with a TOTP or recovery code", request: Some("SecondFactor"), response: Some("LoginResponse"), status: 200 },
+    Operation { method: "post", path: "/auth/second-factor", summary: "Complete a sign-in that answered with a challenge: send it with the SMS code, or a TOTP or recovery code (as `methods` of the login answer say)", request: Some("SecondFactor"), response: Some("LoginResponse"), status: 200 },
+    Operation { method: "post", path: "/auth/second-factor/resend", summary: "Send a new SMS code for a pending sign-in (once a minute, three per sign-in); the old code stops working", request: Some("Resend"), response: None, status: 202 },
     Operation { method: "get", path: "/me/totp", summary: "Whether TOTP is on and how many recovery codes are left", request: None, response: None, status: 200 },
     Operation { method: "post", path: "/me/totp", summary: "Start TOTP enrolment: secret, otpauth URI and QR code (SVG)", request: None, response: None, status: 200 },
     Operation { method: "post", path: "/me/totp/confirm", summary: "Confirm TOTP with a code; returns ten single-use recovery codes once", request: Some("Code"), response: None, status: 200 },
@@ -351,14 +362,7 @@ pub fn document() -> Value {
         if !parameters.is_empty() {
             operation["parameters"] = Value::Array(parameters);
         }
-        if ![
-            "/auth/login",
-            "/auth/recover",
-            "/auth/password",
-            "/auth/second-factor",
-        ]
-        .contains(&op.path)
-        {
+        if !PUBLIC_PATHS.contains(&op.path) {
             operation["security"] = json!([{"bearer": []}, {"session": []}]);
         }
         let full = format!("/api/v1{}", op.path);
@@ -391,6 +395,7 @@ pub fn document() -> Value {
                 "OutboxEntry": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "topic": {"type": "string"}, "entity_type": {"type": "string"}, "entity_id": {"type": "string"}, "payload": {}, "delivered_at": {"type": ["string", "null"]}, "status": {"type": "string", "enum": ["delivered", "pending", "failed", "recorded"]}, "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["string", "null"]}, "last_error": {"type": ["string", "null"]}, "failed_at": {"type": ["string", "null"]}}},
                 "OutboxPage": page_of("OutboxEntry"),
                 "IpRules": {"type": "object", "required": ["ip_rules"], "properties": {"ip_rules": {"type": "array", "items": {"type": "string"}, "examples": [["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"]]}, "session_binding": {"type": "string", "enum": ["off", "log", "strict"]}}},
+                "Resend": {"type": "object", "required": ["challenge"], "properties": {"challenge": {"type": "string", "writeOnly": true}}},
                 "SecondFactor": {"type": "object", "required": ["challenge", "code"], "properties": {"challenge": {"type": "string", "writeOnly": true}, "code": {"type": "string", "writeOnly": true}}},
                 "Code": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
                 "PasswordConfirm": {"type": "object", "required": ["password"], "properties": {"password": {"type": "string", "format": "password", "writeOnly": true}}},

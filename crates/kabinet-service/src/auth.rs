@@ -14,7 +14,7 @@ use kabinet_store::sessions::{self, SessionRecord, TokenRecord};
 use kabinet_store::throttle;
 use kabinet_store::users::{self, NewUser, UserRecord};
 use kabinet_store::{audit as audit_store, commit, AnyConnection};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::{now_ms, Actor, Origin, ServiceError, Services};
@@ -110,7 +110,75 @@ pub enum SignIn {
     /// Send the code with this challenge to `complete_second_factor`.
     SecondFactor {
         challenge: String,
+        /// What the code may be: `sms`, or `totp` and `recovery_code`.
+        methods: Vec<&'static str>,
+        /// The phone the SMS went to, mostly hidden (`+7 *** ***-45-67`).
+        phone_hint: Option<String>,
     },
+}
+
+/// How long an SMS code works after it was sent.
+const SMS_CODE_MS: i64 = 10 * 60 * 1000;
+/// The wait between two SMS codes of one sign-in.
+pub const SMS_RESEND_MS: i64 = 60 * 1000;
+/// At most this many SMS codes per sign-in.
+const SMS_SENDS: i64 = 3;
+
+/// A six-digit code.
+fn new_sms_code() -> String {
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
+}
+
+/// The stored form of an SMS code: bound to its challenge, so a code is
+/// worth nothing outside the sign-in it was sent for.
+fn sms_code_hash(challenge_hash: &str, code: &str) -> String {
+    let digits: String = code.chars().filter(|c| c.is_ascii_digit()).collect();
+    secret_hash(&format!("{challenge_hash}:{digits}"))
+}
+
+/// Writes a new SMS code for a challenge and queues the SMS.
+async fn send_sms_code(
+    tx: &mut AnyConnection,
+    user: &UserRecord,
+    phone: &str,
+    challenge_hash: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let code = new_sms_code();
+    second_factor::set_sms_code(
+        tx,
+        challenge_hash,
+        &sms_code_hash(challenge_hash, &code),
+        now,
+    )
+    .await?;
+    crate::messages::queue_sms(
+        tx,
+        user,
+        phone,
+        &format!("Кабинет: код входа {code}. Kabinet sign-in code {code}. Никому не сообщайте / Do not share."),
+        true,
+    )
+    .await
+}
+
+/// `+79161234567` → `+7 *** ***-45-67`.
+pub fn phone_hint(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() < 6 {
+        return "***".to_string();
+    }
+    let n = digits.len();
+    format!(
+        "+{} *** ***-{}{}-{}{}",
+        digits[..n.saturating_sub(10).max(1)]
+            .iter()
+            .collect::<String>(),
+        digits[n - 4],
+        digits[n - 3],
+        digits[n - 2],
+        digits[n - 1]
+    )
 }
 
 /// How long the second step of a sign-in may take.
@@ -411,33 +479,151 @@ impl Services {
             return Err(ServiceError::InvalidCredentials);
         };
         throttle::clear(&mut tx, &login_key).await?;
-        if second_factor::totp_state(&mut tx, user.id).await?.enabled {
-            // The password was right; the session waits for the code.
+        // M6: group admins always confirm with an SMS code; others when
+        // their company asks for it. Otherwise TOTP, where it is on.
+        let sms_required = user.kind == "group_admin"
+            || second_factor::company_requires_sms(&mut tx, user.company_id).await?;
+        let totp = second_factor::totp_state(&mut tx, user.id).await?.enabled;
+        if totp && !sms_required {
+            return self.totp_challenge(tx, user, origin).await;
+        }
+        if sms_required {
+            let Some(phone) = user.card.mobile_phone.clone() else {
+                audit_sign_in(
+                    &mut tx,
+                    Some(user),
+                    &user.login,
+                    "auth.login_failed",
+                    Some("sms_required_without_mobile_phone"),
+                    origin,
+                )
+                .await?;
+                commit(tx).await?;
+                return Err(ServiceError::Conflict {
+                    code: "sms.no_phone",
+                    detail: None,
+                });
+            };
             let challenge = random_secret();
+            let id_hash = secret_hash(&challenge);
             let now = now_ms();
-            second_factor::insert_challenge(
-                &mut tx,
-                &secret_hash(&challenge),
-                user.id,
-                now,
-                now + CHALLENGE_MS,
-            )
-            .await?;
+            second_factor::insert_challenge(&mut tx, &id_hash, user.id, now, now + CHALLENGE_MS)
+                .await?;
+            send_sms_code(&mut tx, user, &phone, &id_hash, now).await?;
             audit_sign_in(
                 &mut tx,
                 Some(user),
                 &user.login,
                 "auth.password_accepted",
-                Some("second factor required"),
+                Some("SMS code sent"),
                 origin,
             )
             .await?;
             commit(tx).await?;
-            return Ok(SignIn::SecondFactor { challenge });
+            return Ok(SignIn::SecondFactor {
+                challenge,
+                methods: vec!["sms"],
+                phone_hint: Some(phone_hint(&phone)),
+            });
         }
         let session = self.open_session(&mut tx, user, origin, None).await?;
         commit(tx).await?;
         Ok(SignIn::Session(session))
+    }
+
+    /// The password was right and TOTP is on: the session waits for a code.
+    async fn totp_challenge(
+        &self,
+        mut tx: kabinet_store::Tx,
+        user: &UserRecord,
+        origin: &Origin,
+    ) -> Result<SignIn, ServiceError> {
+        let challenge = random_secret();
+        let now = now_ms();
+        second_factor::insert_challenge(
+            &mut tx,
+            &secret_hash(&challenge),
+            user.id,
+            now,
+            now + CHALLENGE_MS,
+        )
+        .await?;
+        audit_sign_in(
+            &mut tx,
+            Some(user),
+            &user.login,
+            "auth.password_accepted",
+            Some("second factor required"),
+            origin,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(SignIn::SecondFactor {
+            challenge,
+            methods: vec!["totp", "recovery_code"],
+            phone_hint: None,
+        })
+    }
+
+    /// Sends a new SMS code for a pending sign-in; the old code stops
+    /// working. One per minute, three per sign-in.
+    pub async fn resend_sms_code(
+        &self,
+        challenge: &str,
+        origin: &Origin,
+    ) -> Result<String, ServiceError> {
+        let id_hash = secret_hash(challenge.trim());
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let pending = match second_factor::challenge(&mut tx, &id_hash).await? {
+            Some(p) if p.expires_at > now && p.attempts < CHALLENGE_ATTEMPTS => p,
+            _ => {
+                return Err(ServiceError::Conflict {
+                    code: "challenge.expired",
+                    detail: None,
+                })
+            }
+        };
+        let Some(sent_at) = pending.sms_sent_at else {
+            return Err(ServiceError::Conflict {
+                code: "sms.not_this_sign_in",
+                detail: None,
+            });
+        };
+        if now - sent_at < SMS_RESEND_MS {
+            return Err(ServiceError::Throttled {
+                retry_after_ms: SMS_RESEND_MS - (now - sent_at),
+            });
+        }
+        if pending.sms_sends >= SMS_SENDS {
+            return Err(ServiceError::Conflict {
+                code: "sms.resend_limit",
+                detail: None,
+            });
+        }
+        let user = users::by_id(&mut tx, pending.user_id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let phone = user
+            .card
+            .mobile_phone
+            .clone()
+            .ok_or(ServiceError::Conflict {
+                code: "sms.no_phone",
+                detail: None,
+            })?;
+        send_sms_code(&mut tx, &user, &phone, &id_hash, now).await?;
+        audit_sign_in(
+            &mut tx,
+            Some(&user),
+            &user.login,
+            "auth.sms_code_resent",
+            None,
+            origin,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(phone_hint(&phone))
     }
 
     /// Creates a session for a person whose sign-in is complete, and audits it.
@@ -507,6 +693,37 @@ impl Services {
         let user = users::by_id(&mut tx, pending.user_id)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
+        if let Some(expected) = &pending.sms_code_hash {
+            // An SMS sign-in takes only its latest SMS code, within its time.
+            let fresh = pending
+                .sms_sent_at
+                .is_some_and(|sent| now - sent < SMS_CODE_MS);
+            let right = fresh && sms_code_hash(&id_hash, code) == *expected;
+            if !right {
+                second_factor::count_failed_attempt(&mut tx, &id_hash).await?;
+                audit_sign_in(
+                    &mut tx,
+                    Some(&user),
+                    &user.login,
+                    "auth.login_failed",
+                    Some(if fresh {
+                        "wrong_sms_code"
+                    } else {
+                        "sms_code_expired"
+                    }),
+                    origin,
+                )
+                .await?;
+                commit(tx).await?;
+                return Err(ServiceError::InvalidCredentials);
+            }
+            second_factor::delete_challenge(&mut tx, &id_hash).await?;
+            let session = self
+                .open_session(&mut tx, &user, origin, Some("second factor: sms"))
+                .await?;
+            commit(tx).await?;
+            return Ok(session);
+        }
         let state = second_factor::totp_state(&mut tx, user.id).await?;
         let secret = state
             .secret

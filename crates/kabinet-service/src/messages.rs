@@ -42,6 +42,28 @@ pub(crate) async fn queue_email(
     Ok(())
 }
 
+/// Writes an SMS to the outbox. `sensitive` (a sign-in code): the text is
+/// removed from the outbox once the gateway took it.
+pub(crate) async fn queue_sms(
+    conn: &mut AnyConnection,
+    user: &UserRecord,
+    phone: &str,
+    text: &str,
+    sensitive: bool,
+) -> Result<(), ServiceError> {
+    let payload = serde_json::json!({"to": phone, "text": text, "sensitive": sensitive});
+    outbox::insert_event(
+        conn,
+        now_ms(),
+        "sms",
+        "user",
+        &user.id.to_string(),
+        &payload.to_string(),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Creates a one-time link and returns the page address with its secret in
 /// the fragment (`#…`): browsers never send a fragment to a server, so the
 /// secret stays out of access logs and proxies.

@@ -58,6 +58,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_delivery.sql"),
         postgres: include_str!("../migrations/postgres/0008_delivery.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sign_in_settings",
+        sqlite: include_str!("../migrations/sqlite/0009_sign_in_settings.sql"),
+        postgres: include_str!("../migrations/postgres/0009_sign_in_settings.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

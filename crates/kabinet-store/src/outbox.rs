@@ -166,6 +166,17 @@ pub async fn claim(
     Ok(done.rows_affected() == 1)
 }
 
+/// Replaces a delivered message's payload, to drop a secret it carried
+/// (a sign-in code) once it is on its way.
+pub async fn redact(conn: &mut AnyConnection, id: i64, payload: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox_events SET payload = $1 WHERE id = $2")
+        .bind(payload.to_string())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn mark_delivered(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE outbox_events SET delivered_at = $1, next_attempt_at = NULL, last_error = NULL WHERE id = $2")
         .bind(now)

@@ -133,6 +133,11 @@ pub struct Challenge {
     pub user_id: i64,
     pub expires_at: i64,
     pub attempts: i64,
+    /// Set when the challenge is answered with an SMS code (hashed).
+    pub sms_code_hash: Option<String>,
+    pub sms_sent_at: Option<i64>,
+    /// How many codes were sent for this challenge.
+    pub sms_sends: i64,
 }
 
 pub async fn insert_challenge(
@@ -157,7 +162,8 @@ pub async fn challenge(
     id_hash: &str,
 ) -> Result<Option<Challenge>, StoreError> {
     let row = sqlx::query(
-        "SELECT user_id, expires_at, attempts FROM sign_in_challenges WHERE id_hash = $1",
+        "SELECT user_id, expires_at, attempts, sms_code_hash, sms_sent_at, sms_sends \
+         FROM sign_in_challenges WHERE id_hash = $1",
     )
     .bind(id_hash.to_string())
     .fetch_optional(&mut *conn)
@@ -167,6 +173,9 @@ pub async fn challenge(
             user_id: col(&r, "user_id")?,
             expires_at: col(&r, "expires_at")?,
             attempts: col(&r, "attempts")?,
+            sms_code_hash: col(&r, "sms_code_hash")?,
+            sms_sent_at: col(&r, "sms_sent_at")?,
+            sms_sends: col(&r, "sms_sends")?,
         })
     })
     .transpose()
@@ -189,4 +198,38 @@ pub async fn delete_challenge(conn: &mut AnyConnection, id_hash: &str) -> Result
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Records a new SMS code for a challenge; the previous one stops working.
+pub async fn set_sms_code(
+    conn: &mut AnyConnection,
+    id_hash: &str,
+    code_hash: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE sign_in_challenges SET sms_code_hash = $1, sms_sent_at = $2, sms_sends = sms_sends + 1 \
+         WHERE id_hash = $3",
+    )
+    .bind(code_hash.to_string())
+    .bind(now)
+    .bind(id_hash.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the company asks its people for an SMS code at sign-in (M6).
+pub async fn company_requires_sms(
+    conn: &mut AnyConnection,
+    company_id: i64,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT sms_second_factor FROM companies WHERE id = $1")
+        .bind(company_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(col::<i64>(&r, "sms_second_factor")? != 0),
+        None => Ok(false),
+    }
 }
