@@ -36,6 +36,7 @@ export async function startServer({
   password = defaultPassword(),
   providerName = 'Browser Test Provider',
   timeoutMs = 30_000,
+  extraArgs = [],
 } = {}) {
   const bin = kabinetBin();
   if (!existsSync(bin)) {
@@ -53,6 +54,7 @@ export async function startServer({
     '--listen', '127.0.0.1:0',
     '--data-dir', dataDir,
     '--provider-name', providerName,
+    ...extraArgs,
   ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   let log = '';

@@ -50,6 +50,13 @@ pub struct CompanyDto {
     pub credit_limit: Option<String>,
     pub balance_threshold: Option<String>,
     pub fz230_enabled: bool,
+    /// People of this company confirm sign-in with an SMS code (M6).
+    pub sms_second_factor: bool,
+    /// People of this company sign in with their e-mail as the login (T4).
+    pub email_is_login: bool,
+    /// New people get their login and a generated password by e-mail,
+    /// changed at first sign-in, instead of a link to set a password.
+    pub password_in_email: bool,
     pub children_count: i64,
     pub version: i64,
     pub created_at: String,
@@ -94,6 +101,9 @@ impl From<&CompanyRecord> for CompanyDto {
             credit_limit: money_text(f.credit_limit),
             balance_threshold: money_text(f.balance_threshold),
             fz230_enabled: f.fz230_enabled,
+            sms_second_factor: f.sms_second_factor,
+            email_is_login: f.email_is_login,
+            password_in_email: f.password_in_email,
             children_count: r.children_count,
             version: r.version,
             created_at: format_time(r.created_at),
@@ -154,6 +164,9 @@ pub struct CompanyInput {
     pub credit_limit: Option<MoneyInput>,
     pub balance_threshold: Option<MoneyInput>,
     pub fz230_enabled: Option<bool>,
+    pub sms_second_factor: Option<bool>,
+    pub email_is_login: Option<bool>,
+    pub password_in_email: Option<bool>,
 }
 
 /// Fields a client may send but not change.
@@ -197,6 +210,9 @@ impl CompanyInput {
             credit_limit: self.credit_limit.map(|m| m.as_text()),
             balance_threshold: self.balance_threshold.map(|m| m.as_text()),
             fz230_enabled: self.fz230_enabled.unwrap_or(false),
+            sms_second_factor: self.sms_second_factor.unwrap_or(false),
+            email_is_login: self.email_is_login.unwrap_or(false),
+            password_in_email: self.password_in_email.unwrap_or(false),
             parent_id: self.parent_id,
         }
     }
@@ -232,6 +248,9 @@ impl CompanyInput {
             credit_limit: dto.credit_limit.map(MoneyInput::Text),
             balance_threshold: dto.balance_threshold.map(MoneyInput::Text),
             fz230_enabled: Some(dto.fz230_enabled),
+            sms_second_factor: Some(dto.sms_second_factor),
+            email_is_login: Some(dto.email_is_login),
+            password_in_email: Some(dto.password_in_email),
         }
     }
 }

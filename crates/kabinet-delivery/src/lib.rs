@@ -201,7 +201,7 @@ fn redacted_payload(payload: &str) -> Option<String> {
         return None;
     }
     value["text"] = serde_json::Value::String(
-        "(код удалён после доставки / code removed after delivery)".to_string(),
+        "(текст удалён после доставки: в нём был секрет / text removed after delivery: it held a secret)".to_string(),
     );
     Some(value.to_string())
 }

@@ -44,7 +44,36 @@ pub struct RawCompany {
     pub credit_limit: Option<String>,
     pub balance_threshold: Option<String>,
     pub fz230_enabled: bool,
+    /// Sign-in settings of the company's people (M6, T4); see [`SignInSettings`].
+    pub sms_second_factor: bool,
+    pub email_is_login: bool,
+    pub password_in_email: bool,
     pub parent_id: Option<i64>,
+}
+
+impl RawCompany {
+    /// The sign-in settings as typed. They are plain flags (every
+    /// combination is valid), so they need no parsing and travel beside the
+    /// [`CompanyDraft`] rather than inside it.
+    pub fn sign_in(&self) -> SignInSettings {
+        SignInSettings {
+            sms_second_factor: self.sms_second_factor,
+            email_is_login: self.email_is_login,
+            password_in_email: self.password_in_email,
+        }
+    }
+}
+
+/// How the people of a company sign in and are invited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInSettings {
+    /// People of this company confirm sign-in with an SMS code (M6).
+    pub sms_second_factor: bool,
+    /// People of this company sign in with their e-mail as the login (T4).
+    pub email_is_login: bool,
+    /// New people get their login and a generated password by e-mail,
+    /// changed at first sign-in, instead of a link to set a password (T4, M6).
+    pub password_in_email: bool,
 }
 
 /// A company card whose every field is valid.

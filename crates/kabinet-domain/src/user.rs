@@ -93,6 +93,14 @@ impl Login {
         Ok(Self(value.to_string()))
     }
 
+    /// The login of a person whose company signs its people in by e-mail
+    /// (T4): the address itself, lower-cased. The rule of chosen logins
+    /// (Latin letters and digits, at most 20) does not apply; the address
+    /// rules do (a valid address of at most 254 characters).
+    pub fn from_email(email: &Email) -> Self {
+        Self(email.as_str().to_lowercase())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -152,6 +160,21 @@ pub struct RawUser {
     pub status: Option<String>,
 }
 
+/// How the login of a card is formed and checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginRule<'a> {
+    /// The home company signs its people in by e-mail (T4): the e-mail is
+    /// required and the login is the e-mail, lower-cased. A login given in
+    /// the card must be that address (in any case) or left empty.
+    pub email_is_login: bool,
+    /// On an edit, the login stored now. A card that repeats it is not
+    /// changing the login: a chosen login is kept even if it predates the
+    /// current rules (a company that stopped signing in by e-mail), and with
+    /// `email_is_login` it counts as not given, so a changed e-mail changes
+    /// the login with it.
+    pub current: Option<&'a str>,
+}
+
 /// A user card whose every field is valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserDraft {
@@ -174,10 +197,28 @@ pub struct UserDraft {
 const NAME_MAX: usize = 100;
 
 impl UserDraft {
-    /// Checks every field and reports every problem at once.
+    /// Checks every field of a new card with chosen logins and reports every
+    /// problem at once.
     pub fn parse(raw: &RawUser) -> Result<Self, Vec<FieldError>> {
+        Self::parse_with(raw, LoginRule::default())
+    }
+
+    /// Checks every field, the login by `rule`, and reports every problem
+    /// at once.
+    pub fn parse_with(raw: &RawUser, rule: LoginRule<'_>) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
-        let login = errors.check("login", Login::parse(raw.login.as_deref().unwrap_or("")));
+        let given_login = raw
+            .login
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        let repeats_current = given_login.is_some() && given_login == rule.current;
+        let mut login = match (rule.email_is_login, repeats_current, given_login) {
+            // Formed from the e-mail below.
+            (true, _, _) => None,
+            (false, true, Some(kept)) => Some(Login(kept.to_string())),
+            (false, _, _) => errors.check("login", Login::parse(given_login.unwrap_or(""))),
+        };
         let first_name = errors.check(
             "first_name",
             required_text(raw.first_name.as_deref().unwrap_or(""), NAME_MAX),
@@ -195,15 +236,33 @@ impl UserDraft {
         let full_name_ru = text(&mut errors, "full_name_ru", &raw.full_name_ru, 300);
         let full_name_en = text(&mut errors, "full_name_en", &raw.full_name_en, 300);
         let position = text(&mut errors, "position", &raw.position, 200);
-        let email = match raw
+        let email_given = raw
             .email
             .as_deref()
             .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
+            .filter(|e| !e.is_empty());
+        let email = match email_given {
             None => None,
             Some(value) => errors.check("email", Email::parse(value)),
         };
+        if rule.email_is_login {
+            match (&email, email_given) {
+                (Some(email), _) => {
+                    let from_email = Login::from_email(email);
+                    match given_login {
+                        Some(given)
+                            if !repeats_current && given.to_lowercase() != from_email.as_str() =>
+                        {
+                            errors.push("login", "login.must_be_email");
+                        }
+                        _ => login = Some(from_email),
+                    }
+                }
+                // Not given: required. Given but wrong: already reported.
+                (None, None) => errors.push("email", "required"),
+                (None, Some(_)) => {}
+            }
+        }
         let phone_of = |errors: &mut FieldErrors, field: &str, value: &Option<String>| match value
             .as_deref()
             .map(str::trim)
@@ -344,6 +403,111 @@ mod tests {
                 "mobile_phone",
                 "kind"
             ]
+        );
+    }
+
+    fn card(login: Option<&str>, email: Option<&str>) -> RawUser {
+        RawUser {
+            login: login.map(String::from),
+            email: email.map(String::from),
+            first_name: Some("Анна".into()),
+            last_name: Some("Смирнова".into()),
+            ..RawUser::default()
+        }
+    }
+
+    fn codes(errors: Vec<FieldError>) -> Vec<(String, &'static str)> {
+        errors.into_iter().map(|e| (e.field, e.code)).collect()
+    }
+
+    #[test]
+    fn where_the_email_is_the_login() {
+        let rule = LoginRule {
+            email_is_login: true,
+            current: None,
+        };
+        let draft =
+            UserDraft::parse_with(&card(None, Some(" Anna.Smirnova@Example.RU ")), rule).unwrap();
+        assert_eq!(draft.login.as_str(), "anna.smirnova@example.ru");
+        assert_eq!(
+            draft.email.unwrap().as_str(),
+            "Anna.Smirnova@example.ru",
+            "the address itself keeps its case"
+        );
+        let same = card(
+            Some("ANNA.SMIRNOVA@example.ru"),
+            Some("anna.smirnova@example.ru"),
+        );
+        assert!(
+            UserDraft::parse_with(&same, rule).is_ok(),
+            "the same address in any case"
+        );
+        assert_eq!(
+            codes(UserDraft::parse_with(&card(None, None), rule).unwrap_err()),
+            vec![("email".to_string(), "required")]
+        );
+        assert_eq!(
+            codes(
+                UserDraft::parse_with(&card(Some("anna"), Some("a@example.ru")), rule).unwrap_err()
+            ),
+            vec![("login".to_string(), "login.must_be_email")]
+        );
+        assert_eq!(
+            codes(UserDraft::parse_with(&card(Some("anna"), Some("nope")), rule).unwrap_err()),
+            vec![("email".to_string(), "email.invalid")],
+            "a wrong address is reported once, on the address"
+        );
+        let long = format!("{}@{}.ru", "a".repeat(64), "b".repeat(180));
+        assert!(long.len() > LOGIN_MAX && long.len() <= 254);
+        assert_eq!(
+            UserDraft::parse_with(&card(None, Some(&long)), rule)
+                .unwrap()
+                .login
+                .as_str(),
+            long,
+            "the 20-character rule of chosen logins does not apply"
+        );
+        let too_long = format!("{}@{}.ru", "a".repeat(64), "b".repeat(200).repeat(2));
+        assert_eq!(
+            codes(UserDraft::parse_with(&card(None, Some(&too_long)), rule).unwrap_err()),
+            vec![("email".to_string(), "email.too_long")]
+        );
+    }
+
+    #[test]
+    fn an_edit_that_repeats_the_stored_login_does_not_change_it() {
+        let email_rule = LoginRule {
+            email_is_login: true,
+            current: Some("old@example.ru"),
+        };
+        let moved = card(Some("old@example.ru"), Some("new@example.ru"));
+        assert_eq!(
+            UserDraft::parse_with(&moved, email_rule)
+                .unwrap()
+                .login
+                .as_str(),
+            "new@example.ru",
+            "a new address is the new login"
+        );
+        let chosen_rule = LoginRule {
+            email_is_login: false,
+            current: Some("old@example.ru"),
+        };
+        assert_eq!(
+            UserDraft::parse_with(&moved, chosen_rule)
+                .unwrap()
+                .login
+                .as_str(),
+            "old@example.ru",
+            "an e-mail login stays when the company stops signing in by e-mail"
+        );
+        assert_eq!(
+            codes(
+                UserDraft::parse_with(&card(Some("other@example.ru"), None), chosen_rule)
+                    .unwrap_err()
+            ),
+            vec![("login".to_string(), "login.characters")],
+            "a changed login follows the rules"
         );
     }
 

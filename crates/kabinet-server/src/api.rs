@@ -22,14 +22,14 @@ use crate::extract::{set_cookie, ApiCtx, Language, RequestOrigin, SESSION_COOKIE
 use crate::i18n::Lang;
 use crate::AppState;
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-fn service_error(lang: Lang) -> impl Fn(kabinet_service::ServiceError) -> ApiError {
+pub(crate) fn service_error(lang: Lang) -> impl Fn(kabinet_service::ServiceError) -> ApiError {
     move |e| ApiError::from_service(e, lang)
 }
 
 /// Parses a JSON body into `T`, answering bad JSON with a problem document.
-fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+pub(crate) fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| {
         let mut error = ApiError::new(StatusCode::BAD_REQUEST, "bad_request")
             .detail(format!("invalid JSON body: {e}"));
@@ -181,7 +181,10 @@ pub async fn login(
 }
 
 /// A new session: the cookie, and the CSRF token in the body.
-fn session_response(state: &AppState, session: kabinet_service::auth::NewSession) -> Response {
+pub(crate) fn session_response(
+    state: &AppState,
+    session: kabinet_service::auth::NewSession,
+) -> Response {
     let cookie = set_cookie(
         SESSION_COOKIE,
         &session.secret,

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/companies") }))
         .route("/login", get(login_page).post(login_submit))
+        .route("/login/pin", post(login_pin_submit))
         .route("/login/code", post(login_code_submit))
         .route("/logout", post(logout))
         .route("/lang", get(switch_language))
@@ -318,21 +319,38 @@ struct LoginPage {
     next: String,
     login_csrf: String,
     error: Option<String>,
+    /// On a trusted device: whose it is, for the quick PIN sign-in.
+    device_login: Option<String>,
 }
 
 async fn login_page(
+    State(state): State<AppState>,
     parts: axum::http::request::Parts,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = lang_of(&parts);
     let token = kabinet_service::auth::random_secret();
+    let device_login = match cookie(&parts, crate::api_factors::DEVICE_COOKIE) {
+        Some(secret) => state
+            .services
+            .device_of(&secret)
+            .await
+            .ok()
+            .flatten()
+            .map(|(_, login)| login),
+        None => None,
+    };
     let page = LoginPage {
         m: Frame::anonymous(lang, "login.title", "/login"),
         by_account: params.get("by").map(String::as_str) == Some("account"),
         login: String::new(),
         next: safe_next(params.get("next").map(String::as_str)),
         login_csrf: token.clone(),
-        error: None,
+        error: params
+            .get("error")
+            .filter(|e| e.as_str() == "device.not_trusted" || e.as_str() == "invalid_pin")
+            .map(|e| message(lang, e).to_string()),
+        device_login,
     };
     let mut response = render(&page);
     set_pre_session_csrf(&mut response, &token);
@@ -374,6 +392,7 @@ async fn login_submit(
             next: next.clone(),
             login_csrf: token.clone(),
             error: Some(message(lang, error_key).to_string()),
+            device_login: None,
         };
         let mut response = render(&page);
         *response.status_mut() = match error_key {
@@ -435,6 +454,60 @@ async fn login_submit(
             tracing::error!(%error, "sign-in failed");
             again("internal")
         }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PinForm {
+    csrf: String,
+    pin: String,
+    next: String,
+}
+
+/// Quick sign-in on a trusted device: the PIN and the device cookie.
+async fn login_pin_submit(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    Form(form): Form<PinForm>,
+) -> Response {
+    let next = safe_next(Some(&form.next));
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let back = |error: &str| {
+        let mut response =
+            Redirect::to(&format!("/login?error={error}&next={}", url_encode(&next)))
+                .into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    };
+    if expected.is_empty() || !same_secret(&expected, &form.csrf) {
+        return back("csrf");
+    }
+    let secret = cookie(&parts, crate::api_factors::DEVICE_COOKIE).unwrap_or_default();
+    let request_origin = origin(&parts, &state);
+    match state
+        .services
+        .device_sign_in(&secret, form.pin.trim(), &request_origin)
+        .await
+    {
+        Ok(session) => signed_in(&state, session, &next),
+        Err(ServiceError::Conflict { .. }) => {
+            // The trust ended: forget the device cookie too.
+            let mut response = back("device.not_trusted");
+            if let Ok(value) = HeaderValue::from_str(&set_cookie(
+                crate::api_factors::DEVICE_COOKIE,
+                "",
+                Some(0),
+                true,
+                state.http.secure_cookies,
+            )) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(_) => back("invalid_pin"),
     }
 }
 
@@ -1019,6 +1092,14 @@ fn card_sections(lang: Lang, dto: &CompanyDto) -> Vec<CardSection> {
                 field("field.updated_at", dto.updated_at.clone()),
             ],
         },
+        CardSection {
+            title: message(lang, "section.sign_in").to_string(),
+            fields: vec![
+                field("field.sms_second_factor", yes_no(dto.sms_second_factor)),
+                field("field.email_is_login", yes_no(dto.email_is_login)),
+                field("field.password_in_email", yes_no(dto.password_in_email)),
+            ],
+        },
     ]
 }
 
@@ -1104,6 +1185,9 @@ pub struct CompanyForm {
     pub credit_limit: String,
     pub balance_threshold: String,
     pub fz230_enabled: Option<String>,
+    pub sms_second_factor: Option<String>,
+    pub email_is_login: Option<String>,
+    pub password_in_email: Option<String>,
 }
 
 impl CompanyForm {
@@ -1139,6 +1223,9 @@ impl CompanyForm {
             credit_limit: text(&dto.credit_limit),
             balance_threshold: text(&dto.balance_threshold),
             fz230_enabled: dto.fz230_enabled.then(|| "on".to_string()),
+            sms_second_factor: dto.sms_second_factor.then(|| "on".to_string()),
+            email_is_login: dto.email_is_login.then(|| "on".to_string()),
+            password_in_email: dto.password_in_email.then(|| "on".to_string()),
         }
     }
 
@@ -1201,6 +1288,9 @@ impl CompanyForm {
             credit_limit: opt(&self.credit_limit),
             balance_threshold: opt(&self.balance_threshold),
             fz230_enabled: self.fz230_enabled.is_some(),
+            sms_second_factor: self.sms_second_factor.is_some(),
+            email_is_login: self.email_is_login.is_some(),
+            password_in_email: self.password_in_email.is_some(),
             parent_id,
         };
         (raw, errors)
@@ -1217,6 +1307,8 @@ pub struct FormField {
     pub kind: &'static str,
     pub required: bool,
     pub checked: bool,
+    /// A one-line explanation under the input.
+    pub hint: Option<String>,
 }
 
 /// A titled group of inputs.
@@ -1260,10 +1352,15 @@ fn form_sections(
         kind,
         required: name == "name",
         checked: false,
+        hint: None,
     };
     let checkbox = |name: &'static str, checked: bool| FormField {
         checked,
         ..field(name, "on", "checkbox")
+    };
+    let explained = |name: &'static str, checked: bool| FormField {
+        hint: Some(message(lang, &format!("hint.{name}")).to_string()),
+        ..checkbox(name, checked)
     };
     vec![
         FormSection {
@@ -1315,6 +1412,14 @@ fn form_sections(
                 field("credit_limit", &form.credit_limit, "text"),
                 field("balance_threshold", &form.balance_threshold, "text"),
                 checkbox("fz230_enabled", form.fz230_enabled.is_some()),
+            ],
+        },
+        FormSection {
+            title: message(lang, "section.sign_in").to_string(),
+            fields: vec![
+                explained("sms_second_factor", form.sms_second_factor.is_some()),
+                explained("email_is_login", form.email_is_login.is_some()),
+                explained("password_in_email", form.password_in_email.is_some()),
             ],
         },
     ]
@@ -1605,6 +1710,21 @@ fn changed_fields(lang: Lang, saved: &CompanyForm, form: &CompanyForm) -> Vec<Ch
             "fz230_enabled",
             saved.fz230_enabled.is_some(),
             form.fz230_enabled.is_some(),
+        ),
+        (
+            "sms_second_factor",
+            saved.sms_second_factor.is_some(),
+            form.sms_second_factor.is_some(),
+        ),
+        (
+            "email_is_login",
+            saved.email_is_login.is_some(),
+            form.email_is_login.is_some(),
+        ),
+        (
+            "password_in_email",
+            saved.password_in_email.is_some(),
+            form.password_in_email.is_some(),
         ),
     ] {
         if saved != typed {
@@ -2320,6 +2440,17 @@ struct SecurityPage {
     secret: String,
     recovery_codes: Vec<String>,
     error: Option<String>,
+    notice: Option<String>,
+    passkeys: Vec<FactorRow>,
+    devices: Vec<FactorRow>,
+}
+
+/// A passkey or a trusted device as the security page lists it.
+pub struct FactorRow {
+    pub id: i64,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
 }
 
 async fn security_render(state: &AppState, ctx: &ConsoleCtx, mut page: SecurityPage) -> Response {
@@ -2327,6 +2458,35 @@ async fn security_render(state: &AppState, ctx: &ConsoleCtx, mut page: SecurityP
         Ok((enabled, left)) => {
             page.enabled = enabled;
             page.recovery_left = left;
+        }
+        Err(error) => return error_page(ctx, error),
+    }
+    let when = |at: Option<i64>| at.map(short_time).unwrap_or_else(|| "—".to_string());
+    match state.services.passkey_list(&ctx.actor).await {
+        Ok(list) => {
+            page.passkeys = list
+                .iter()
+                .map(|p| FactorRow {
+                    id: p.id,
+                    name: p.name.clone(),
+                    created: short_time(p.created_at),
+                    last_used: when(p.last_used_at),
+                })
+                .collect()
+        }
+        Err(error) => return error_page(ctx, error),
+    }
+    match state.services.device_list(&ctx.actor).await {
+        Ok(list) => {
+            page.devices = list
+                .iter()
+                .map(|d| FactorRow {
+                    id: d.id,
+                    name: d.name.clone(),
+                    created: short_time(d.created_at),
+                    last_used: when(d.last_used_at),
+                })
+                .collect()
         }
         Err(error) => return error_page(ctx, error),
     }
@@ -2350,11 +2510,21 @@ fn security_page_for(ctx: &ConsoleCtx) -> SecurityPage {
         secret: String::new(),
         recovery_codes: Vec::new(),
         error: None,
+        notice: None,
+        passkeys: Vec::new(),
+        devices: Vec::new(),
     }
 }
 
-async fn security_page(State(state): State<AppState>, ctx: ConsoleCtx) -> Response {
-    let page = security_page_for(&ctx);
+async fn security_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let mut page = security_page_for(&ctx);
+    if params.get("flash").map(String::as_str) == Some("passkey.added") {
+        page.notice = Some(message(ctx.lang, "passkey.added").to_string());
+    }
     security_render(&state, &ctx, page).await
 }
 
@@ -2366,11 +2536,15 @@ struct SecurityForm {
     code: String,
     secret: String,
     password: String,
+    id: i64,
+    pin: String,
+    name: String,
 }
 
 async fn security_submit(
     State(state): State<AppState>,
     ctx: ConsoleCtx,
+    RequestOrigin(request_origin): RequestOrigin,
     Form(form): Form<SecurityForm>,
 ) -> Response {
     if !same_secret(&form.csrf, &ctx.csrf) {
@@ -2427,6 +2601,50 @@ async fn security_submit(
                     Ok(text) => page.error = Some(text),
                     Err(error) => return error_page(&ctx, error),
                 }
+            }
+        }
+        "passkey_delete" => match state
+            .services
+            .passkey_delete(&ctx.actor, form.id, &request_origin)
+            .await
+        {
+            Ok(()) => page.notice = Some(message(lang, "passkey.removed").to_string()),
+            Err(error) => match problem(error) {
+                Ok(text) => page.error = Some(text),
+                Err(error) => return error_page(&ctx, error),
+            },
+        },
+        "device_revoke" => match state
+            .services
+            .device_revoke(&ctx.actor, form.id, &request_origin)
+            .await
+        {
+            Ok(()) => page.notice = Some(message(lang, "device.revoked").to_string()),
+            Err(error) => match problem(error) {
+                Ok(text) => page.error = Some(text),
+                Err(error) => return error_page(&ctx, error),
+            },
+        },
+        "device_trust" => {
+            match state
+                .services
+                .device_trust(&ctx.actor, form.pin.trim(), &form.name, &request_origin)
+                .await
+            {
+                Ok(secret) => {
+                    page.notice = Some(message(lang, "device.trusted").to_string());
+                    let mut response = security_render(&state, &ctx, page).await;
+                    if let Ok(value) =
+                        HeaderValue::from_str(&crate::api_factors::device_cookie(&state, &secret))
+                    {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                    return response;
+                }
+                Err(error) => match problem(error) {
+                    Ok(text) => page.error = Some(text),
+                    Err(error) => return error_page(&ctx, error),
+                },
             }
         }
         _ => page.error = Some(message(lang, "bad_request").to_string()),

@@ -6,6 +6,7 @@
 //! with the actor first, map the result; errors are mapped in `error.rs`.
 
 mod api;
+mod api_factors;
 mod console;
 mod console_users;
 mod error;
@@ -69,6 +70,26 @@ pub fn router(state: AppState) -> Router {
             get(api::me_totp_status).post(api::me_totp_begin),
         )
         .route("/me/totp/confirm", post(api::me_totp_confirm))
+        .route(
+            "/me/passkeys",
+            get(api_factors::passkey_list).post(api_factors::passkey_register),
+        )
+        .route(
+            "/me/passkeys/options",
+            post(api_factors::passkey_register_options),
+        )
+        .route("/me/passkeys/{id}", delete(api_factors::passkey_delete))
+        .route(
+            "/me/devices",
+            get(api_factors::device_list).post(api_factors::device_trust),
+        )
+        .route("/me/devices/{id}", delete(api_factors::device_revoke))
+        .route(
+            "/auth/passkey/options",
+            post(api_factors::passkey_sign_in_options),
+        )
+        .route("/auth/passkey", post(api_factors::passkey_sign_in))
+        .route("/auth/pin", post(api_factors::pin_sign_in))
         .route("/me/totp/disable", post(api::me_totp_disable))
         .route("/auth/password", post(api::auth_password))
         .route("/outbox", get(api::outbox_list))

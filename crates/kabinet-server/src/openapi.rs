@@ -16,6 +16,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/auth/password",
     "/auth/second-factor",
     "/auth/second-factor/resend",
+    "/auth/passkey/options",
+    "/auth/passkey",
+    "/auth/pin",
 ];
 
 pub struct Operation {
@@ -55,6 +58,16 @@ pub const OPERATIONS: &[Operation] = &[
         status: 200,
     },
     Operation { method: "post", path: "/auth/second-factor", summary: "Complete a sign-in that answered with a challenge: send it with the SMS code, or a TOTP or recovery code (as `methods` of the login answer say)", request: Some("SecondFactor"), response: Some("LoginResponse"), status: 200 },
+    Operation { method: "get", path: "/me/passkeys", summary: "The signed-in person's passkeys", request: None, response: None, status: 200 },
+    Operation { method: "post", path: "/me/passkeys/options", summary: "Start adding a passkey (password again): options for navigator.credentials.create() and a ceremony id", request: Some("PasswordConfirm"), response: None, status: 200 },
+    Operation { method: "post", path: "/me/passkeys", summary: "Finish adding a passkey with the authenticator's answer (base64url clientDataJSON and attestationObject)", request: Some("PasskeyRegistration"), response: None, status: 201 },
+    Operation { method: "delete", path: "/me/passkeys/{id}", summary: "Remove one of one's passkeys (the person is told by e-mail)", request: None, response: None, status: 204 },
+    Operation { method: "get", path: "/me/devices", summary: "Devices trusted for quick sign-in with a PIN", request: None, response: None, status: 200 },
+    Operation { method: "post", path: "/me/devices", summary: "Trust this device: a 4-digit PIN will sign in on it (sets an HttpOnly device cookie)", request: Some("DeviceTrust"), response: None, status: 201 },
+    Operation { method: "delete", path: "/me/devices/{id}", summary: "Stop trusting a device", request: None, response: None, status: 204 },
+    Operation { method: "post", path: "/auth/passkey/options", summary: "Start a sign-in with a passkey: options for navigator.credentials.get() and a ceremony id", request: None, response: None, status: 200 },
+    Operation { method: "post", path: "/auth/passkey", summary: "Sign in with a passkey (user verification required): the authenticator's answer, base64url", request: Some("PasskeyAssertion"), response: Some("LoginResponse"), status: 200 },
+    Operation { method: "post", path: "/auth/pin", summary: "Quick sign-in on a trusted device with its PIN (the device cookie must come along); 5 wrong PINs end the trust", request: Some("Pin"), response: Some("LoginResponse"), status: 200 },
     Operation { method: "post", path: "/auth/second-factor/resend", summary: "Send a new SMS code for a pending sign-in (once a minute, three per sign-in); the old code stops working", request: Some("Resend"), response: None, status: 202 },
     Operation { method: "get", path: "/me/totp", summary: "Whether TOTP is on and how many recovery codes are left", request: None, response: None, status: 200 },
     Operation { method: "post", path: "/me/totp", summary: "Start TOTP enrolment: secret, otpauth URI and QR code (SVG)", request: None, response: None, status: 200 },
@@ -129,7 +142,7 @@ pub const OPERATIONS: &[Operation] = &[
         status: 200,
     },
     Operation { method: "get", path: "/users", summary: "People in the caller's scope: search (q), filters (company_id, kind, status, deleted), sort and paging", request: None, response: Some("UserPage"), status: 200 },
-    Operation { method: "post", path: "/users", summary: "Create a person; password is write-only, generate_password returns one once; without either, an e-mail with a one-time link is queued", request: Some("UserInput"), response: Some("User"), status: 201 },
+    Operation { method: "post", path: "/users", summary: "Create a person; password is write-only, generate_password returns one once; without either, an e-mail with a one-time link is queued, or, where the company has password_in_email, an e-mail with the login and a generated password to change at first sign-in. Where the company has email_is_login, e-mail is required and the login is the e-mail (omit login or repeat the e-mail)", request: Some("UserInput"), response: Some("User"), status: 201 },
     Operation { method: "get", path: "/users/{id}", summary: "One person; ETag carries the version", request: None, response: Some("User"), status: 200 },
     Operation { method: "patch", path: "/users/{id}", summary: "Change a person by JSON merge patch; requires If-Match; blocking ends their sessions", request: Some("UserInput"), response: Some("User"), status: 200 },
     Operation { method: "delete", path: "/users/{id}", summary: "Soft-delete a person; their sessions and tokens end at once", request: None, response: None, status: 204 },
@@ -212,6 +225,9 @@ fn sample_record() -> CompanyRecord {
             credit_limit: Some(100_000),
             balance_threshold: Some(50_000),
             fz230_enabled: true,
+            sms_second_factor: true,
+            email_is_login: true,
+            password_in_email: true,
             search_text: String::new(),
         },
         version: 1,
@@ -261,13 +277,26 @@ fn sample_user() -> kabinet_store::users::UserRecord {
     }
 }
 
+/// What a company's flag means, where the name alone does not say it.
+fn flag_description(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "sms_second_factor" => "People of this company confirm sign-in with an SMS code",
+        "email_is_login" => "People of this company sign in with their e-mail as the login",
+        "password_in_email" => "New people get their login and a generated password by e-mail, changed at first sign-in, instead of a link to set a password",
+        _ => return None,
+    })
+}
+
 /// A JSON schema for an object, with property types read off a sample value.
 fn schema_of(sample: &Value, required: &[&str]) -> Value {
     let mut properties = Map::new();
     if let Some(object) = sample.as_object() {
         for (key, value) in object {
             let schema = match value {
-                Value::Bool(_) => json!({"type": "boolean"}),
+                Value::Bool(_) => match flag_description(key) {
+                    Some(description) => json!({"type": "boolean", "description": description}),
+                    None => json!({"type": "boolean"}),
+                },
                 Value::Number(_) => json!({"type": "integer"}),
                 Value::String(_) if key == "credit_limit" || key == "balance_threshold" => {
                     json!({"type": ["string", "number", "null"], "description": "Money in roubles: \"1500.50\" or 1500.5"})
@@ -395,6 +424,10 @@ pub fn document() -> Value {
                 "OutboxEntry": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}, "topic": {"type": "string"}, "entity_type": {"type": "string"}, "entity_id": {"type": "string"}, "payload": {}, "delivered_at": {"type": ["string", "null"]}, "status": {"type": "string", "enum": ["delivered", "pending", "failed", "recorded"]}, "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["string", "null"]}, "last_error": {"type": ["string", "null"]}, "failed_at": {"type": ["string", "null"]}}},
                 "OutboxPage": page_of("OutboxEntry"),
                 "IpRules": {"type": "object", "required": ["ip_rules"], "properties": {"ip_rules": {"type": "array", "items": {"type": "string"}, "examples": [["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"]]}, "session_binding": {"type": "string", "enum": ["off", "log", "strict"]}}},
+                "PasskeyRegistration": {"type": "object", "required": ["ceremony_id", "name", "client_data_json", "attestation_object"], "properties": {"ceremony_id": {"type": "string"}, "name": {"type": "string", "maxLength": 60}, "client_data_json": {"type": "string"}, "attestation_object": {"type": "string"}}},
+                "PasskeyAssertion": {"type": "object", "required": ["ceremony_id", "credential_id", "client_data_json", "authenticator_data", "signature"], "properties": {"ceremony_id": {"type": "string"}, "credential_id": {"type": "string"}, "client_data_json": {"type": "string"}, "authenticator_data": {"type": "string"}, "signature": {"type": "string"}, "user_handle": {"type": ["string", "null"]}}},
+                "DeviceTrust": {"type": "object", "required": ["pin"], "properties": {"pin": {"type": "string", "pattern": "^[0-9]{4}$", "writeOnly": true}, "name": {"type": "string"}}},
+                "Pin": {"type": "object", "required": ["pin"], "properties": {"pin": {"type": "string", "writeOnly": true}}},
                 "Resend": {"type": "object", "required": ["challenge"], "properties": {"challenge": {"type": "string", "writeOnly": true}}},
                 "SecondFactor": {"type": "object", "required": ["challenge", "code"], "properties": {"challenge": {"type": "string", "writeOnly": true}, "code": {"type": "string", "writeOnly": true}}},
                 "Code": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
@@ -435,10 +468,19 @@ mod tests {
             "settlement_account",
             "phones",
             "is_reseller",
+            "sms_second_factor",
+            "email_is_login",
+            "password_in_email",
             "version",
         ] {
             assert!(properties.get(field).is_some(), "{field} missing");
         }
+        assert_eq!(properties["email_is_login"]["type"], "boolean");
+        assert!(properties["password_in_email"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("generated password")));
+        let input = &doc["components"]["schemas"]["CompanyInput"]["properties"];
+        assert!(input.get("sms_second_factor").is_some());
         assert_eq!(properties["inns"]["type"], "array");
         assert_eq!(doc["openapi"], "3.1.0");
     }

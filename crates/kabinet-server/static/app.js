@@ -88,4 +88,91 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+
+  // Passkeys (WebAuthn). Binary fields travel as base64url without padding.
+  function fromB64url(text) {
+    var base = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (base.length % 4) base += "=";
+    var raw = atob(base);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes.buffer;
+  }
+  function toB64url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var raw = "";
+    for (var i = 0; i < bytes.length; i++) raw += String.fromCharCode(bytes[i]);
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function postJson(url, body, csrf) {
+    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    return fetch(url, { method: "POST", credentials: "same-origin", headers: headers, body: JSON.stringify(body) })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok) return Promise.reject(new Error(data.title || data.detail || String(response.status)));
+          return data;
+        });
+      });
+  }
+  function showError(holder, element, error) {
+    var box = holder.querySelector("[data-passkey-error]") || document.querySelector("[data-passkey-error]");
+    if (!box) return;
+    box.textContent = (element.getAttribute("data-failed") || "") + (error && error.message ? error.message : error);
+    box.hidden = false;
+  }
+
+  document.querySelectorAll("form[data-passkey-register]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!window.PublicKeyCredential) { showError(form, form, form.getAttribute("data-unsupported")); return; }
+      var csrf = form.getAttribute("data-csrf");
+      var data = new FormData(form);
+      postJson("/api/v1/me/passkeys/options", { password: data.get("password") }, csrf)
+        .then(function (begun) {
+          var options = begun.public_key;
+          options.challenge = fromB64url(options.challenge);
+          options.user.id = fromB64url(options.user.id);
+          options.excludeCredentials = (options.excludeCredentials || []).map(function (c) {
+            return { type: c.type, id: fromB64url(c.id) };
+          });
+          return navigator.credentials.create({ publicKey: options }).then(function (credential) {
+            return postJson("/api/v1/me/passkeys", {
+              ceremony_id: begun.ceremony_id,
+              name: data.get("name"),
+              client_data_json: toB64url(credential.response.clientDataJSON),
+              attestation_object: toB64url(credential.response.attestationObject)
+            }, csrf);
+          });
+        })
+        .then(function () { window.location.assign("/me/security?flash=passkey.added"); })
+        .catch(function (error) { showError(form, form, error); });
+    });
+  });
+
+  document.querySelectorAll("[data-passkey-sign-in]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var holder = button.closest("form") || document;
+      if (!window.PublicKeyCredential) { showError(holder, button, button.getAttribute("data-unsupported")); return; }
+      postJson("/api/v1/auth/passkey/options", {})
+        .then(function (begun) {
+          var options = begun.public_key;
+          options.challenge = fromB64url(options.challenge);
+          options.allowCredentials = [];
+          return navigator.credentials.get({ publicKey: options }).then(function (credential) {
+            var response = credential.response;
+            return postJson("/api/v1/auth/passkey", {
+              ceremony_id: begun.ceremony_id,
+              credential_id: toB64url(credential.rawId),
+              client_data_json: toB64url(response.clientDataJSON),
+              authenticator_data: toB64url(response.authenticatorData),
+              signature: toB64url(response.signature),
+              user_handle: response.userHandle ? toB64url(response.userHandle) : null
+            });
+          });
+        })
+        .then(function () { window.location.assign(button.getAttribute("data-next") || "/"); })
+        .catch(function (error) { showError(holder, button, error); });
+    });
+  });
 })();

@@ -66,7 +66,10 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 /// Checks a password against a stored hash off the async runtime. Without a
 /// stored hash it still spends the time of one check, so that the answer
 /// time does not tell whether the login exists.
-async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ServiceError> {
+pub(crate) async fn verify_password(
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, ServiceError> {
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
@@ -225,13 +228,13 @@ pub struct Bootstrap {
 }
 
 /// The throttling key of the request's address.
-fn address_key(origin: &Origin) -> String {
+pub(crate) fn address_key(origin: &Origin) -> String {
     format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown"))
 }
 
 /// Whether a person may act from the request's address (B5). Stored rules
 /// that no longer parse refuse every address rather than allow all.
-fn check_address(user: &UserRecord, origin: &Origin) -> Result<(), ServiceError> {
+pub(crate) fn check_address(user: &UserRecord, origin: &Origin) -> Result<(), ServiceError> {
     let Ok(rules) = IpRules::parse(user.card.ip_rules.iter().map(String::as_str)) else {
         return Err(ServiceError::Unauthenticated);
     };
@@ -243,7 +246,7 @@ fn check_address(user: &UserRecord, origin: &Origin) -> Result<(), ServiceError>
     }
 }
 
-async fn audit_sign_in(
+pub(crate) async fn audit_sign_in(
     conn: &mut AnyConnection,
     user: Option<&UserRecord>,
     login: &str,
@@ -627,7 +630,7 @@ impl Services {
     }
 
     /// Creates a session for a person whose sign-in is complete, and audits it.
-    async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         tx: &mut AnyConnection,
         user: &UserRecord,

@@ -4,6 +4,7 @@ use kabinet_api::CompanyDto;
 use kabinet_domain::access::Function;
 use kabinet_domain::company::{
     check_placement, check_reseller_flag_change, CompanyDraft, ParentFacts, RawCompany,
+    SignInSettings,
 };
 use kabinet_domain::text::search_fold;
 use kabinet_domain::FieldError;
@@ -20,7 +21,11 @@ fn snapshot(record: &CompanyRecord) -> serde_json::Value {
     serde_json::to_value(CompanyDto::from(record)).unwrap_or(serde_json::Value::Null)
 }
 
-pub(crate) fn fields_from(draft: &CompanyDraft, is_provider: bool) -> CompanyFields {
+pub(crate) fn fields_from(
+    draft: &CompanyDraft,
+    sign_in: SignInSettings,
+    is_provider: bool,
+) -> CompanyFields {
     CompanyFields {
         parent_id: draft.parent_id,
         is_provider,
@@ -67,6 +72,9 @@ pub(crate) fn fields_from(draft: &CompanyDraft, is_provider: bool) -> CompanyFie
         credit_limit: draft.credit_limit.map(|m| m.minor()),
         balance_threshold: draft.balance_threshold.map(|m| m.minor()),
         fz230_enabled: draft.fz230_enabled,
+        sms_second_factor: sign_in.sms_second_factor,
+        email_is_login: sign_in.email_is_login,
+        password_in_email: sign_in.password_in_email,
         search_text: draft.search_text(),
     }
 }
@@ -195,7 +203,7 @@ impl Services {
         let parent_id = draft.parent_id.unwrap_or(actor.company_id);
         let parent = checked_parent(&mut tx, actor, parent_id, draft.is_reseller).await?;
         draft.parent_id = Some(parent.id);
-        let fields = fields_from(&draft, false);
+        let fields = fields_from(&draft, raw.sign_in(), false);
         let id = companies::insert(&mut tx, &fields, &parent.path, now_ms())
             .await
             .map_err(unique_to_field)?;
@@ -277,7 +285,7 @@ impl Services {
                 new_path = Some(format!("{}{}/", parent.path, current.id));
             }
         }
-        let fields = fields_from(&draft, current.fields.is_provider);
+        let fields = fields_from(&draft, raw.sign_in(), current.fields.is_provider);
         let now = now_ms();
         if !companies::update(&mut tx, id, current.version, &fields, now)
             .await

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod companies;
 pub mod demo;
 pub mod messages;
+pub mod passkeys;
 pub mod users;
 
 use kabinet_domain::access::{Function, Grants};

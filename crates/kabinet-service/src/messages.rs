@@ -26,10 +26,35 @@ pub(crate) async fn queue_email(
     subject: &str,
     text: &str,
 ) -> Result<(), ServiceError> {
+    queue_email_marked(conn, user, subject, text, false).await
+}
+
+/// [`queue_email`] for a text with a secret in it (a generated password):
+/// marked `sensitive`, so the delivery worker keeps only its recipient once
+/// the mail server took it.
+pub(crate) async fn queue_sensitive_email(
+    conn: &mut AnyConnection,
+    user: &UserRecord,
+    subject: &str,
+    text: &str,
+) -> Result<(), ServiceError> {
+    queue_email_marked(conn, user, subject, text, true).await
+}
+
+async fn queue_email_marked(
+    conn: &mut AnyConnection,
+    user: &UserRecord,
+    subject: &str,
+    text: &str,
+    sensitive: bool,
+) -> Result<(), ServiceError> {
     let Some(to) = &user.email else {
         return Ok(());
     };
-    let payload = serde_json::json!({"to": to, "subject": subject, "text": text});
+    let mut payload = serde_json::json!({"to": to, "subject": subject, "text": text});
+    if sensitive {
+        payload["sensitive"] = serde_json::Value::Bool(true);
+    }
     outbox::insert_event(
         conn,
         now_ms(),
@@ -114,6 +139,69 @@ pub(crate) async fn invite(
         conn,
         user,
         "Кабинет: задайте пароль / Kabinet: set your password",
+        &text,
+    )
+    .await
+}
+
+/// The registration a new person receives where the company sends the
+/// login and a generated password by e-mail (T4, M6), instead of
+/// [`invite`]. The password must be changed at first sign-in.
+pub(crate) async fn send_credentials(
+    conn: &mut AnyConnection,
+    public_url: &str,
+    user: &UserRecord,
+    password: &str,
+) -> Result<(), ServiceError> {
+    let address = public_url.trim_end_matches('/');
+    let text = format!(
+        "Здравствуйте, {first}!\n\nДля вас создана учётная запись в Кабинете.\n\
+         Адрес для входа: {address}\nЛогин: {login}\nПароль: {password}\n\
+         При первом входе Кабинет попросит сменить этот пароль на свой.\n\n\
+         ---\n\nHello {first},\n\nAn account was created for you in Kabinet.\n\
+         Sign in at: {address}\nLogin: {login}\nPassword: {password}\n\
+         At your first sign-in Kabinet asks you to replace this password with your own.\n",
+        first = user.first_name,
+        login = user.login,
+    );
+    queue_sensitive_email(
+        conn,
+        user,
+        "Кабинет: ваш логин и пароль / Kabinet: your login and password",
+        &text,
+    )
+    .await
+}
+
+/// Tells a person that their login changed (M6); `password_changed` says
+/// whether the same edit also set a new password.
+pub(crate) async fn login_changed(
+    conn: &mut AnyConnection,
+    public_url: &str,
+    user: &UserRecord,
+    password_changed: bool,
+) -> Result<(), ServiceError> {
+    let (password_ru, password_en) = if password_changed {
+        (
+            "Пароль изменён этой же правкой.",
+            "Your password was changed in the same edit.",
+        )
+    } else {
+        ("Пароль не изменился.", "Your password did not change.")
+    };
+    let text = format!(
+        "Здравствуйте, {first}!\n\nВаш логин в Кабинете изменён. Теперь ваш логин: {login}\n\
+         {password_ru}\nАдрес для входа: {address}\n\n\
+         ---\n\nHello {first},\n\nYour Kabinet login was changed. Your login is now: {login}\n\
+         {password_en}\nSign in at: {address}\n",
+        first = user.first_name,
+        login = user.login,
+        address = public_url.trim_end_matches('/'),
+    );
+    queue_email(
+        conn,
+        user,
+        "Кабинет: ваш логин изменён / Kabinet: your login changed",
         &text,
     )
     .await

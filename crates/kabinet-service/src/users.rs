@@ -2,10 +2,12 @@
 
 use kabinet_api::UserDto;
 use kabinet_domain::access::Function;
+use kabinet_domain::company::SignInSettings;
 use kabinet_domain::ip_rules::{IpRules, SessionBinding};
 use kabinet_domain::text::search_fold;
-use kabinet_domain::user::{RawUser, UserDraft, UserStatus};
+use kabinet_domain::user::{LoginRule, RawUser, UserDraft, UserStatus};
 use kabinet_domain::FieldError;
+use kabinet_store::companies::CompanyRecord;
 use kabinet_store::sessions::{self, SessionInfo};
 use kabinet_store::users::{self, UserCard, UserFields, UserQuery, UserRecord};
 use kabinet_store::{commit, companies, outbox, AnyConnection, StoreError};
@@ -22,10 +24,24 @@ fn field_error(field: &str, code: &'static str) -> ServiceError {
     ServiceError::Validation(vec![FieldError::new(field, code)])
 }
 
-fn unique_to_field(error: StoreError) -> ServiceError {
+/// Maps a taken login to the field the person typed it in: the e-mail where
+/// the e-mail is the login.
+fn unique_to_field(error: StoreError, email_is_login: bool) -> ServiceError {
     match &error {
+        StoreError::Unique(name) if name.contains("login") && email_is_login => {
+            field_error("email", "email.login_taken")
+        }
         StoreError::Unique(name) if name.contains("login") => field_error("login", "login.taken"),
         _ => ServiceError::Store(error),
+    }
+}
+
+/// How the people of a stored company sign in and are invited.
+fn sign_in_of(company: &CompanyRecord) -> SignInSettings {
+    SignInSettings {
+        sms_second_factor: company.fields.sms_second_factor,
+        email_is_login: company.fields.email_is_login,
+        password_in_email: company.fields.password_in_email,
     }
 }
 
@@ -72,9 +88,9 @@ async fn home_company(
     conn: &mut AnyConnection,
     actor: &Actor,
     company_id: i64,
-) -> Result<i64, ServiceError> {
+) -> Result<CompanyRecord, ServiceError> {
     match companies::get(conn, company_id).await? {
-        Some(c) if actor.sees(&c.path) && c.deleted_at.is_none() => Ok(c.id),
+        Some(c) if actor.sees(&c.path) && c.deleted_at.is_none() => Ok(c),
         _ => Err(field_error("company_id", "company.not_found")),
     }
 }
@@ -103,8 +119,14 @@ pub struct CreatedUser {
 }
 
 /// How the first password of a new person is set.
+///
+/// Where the home company sends the login and a generated password by
+/// e-mail (`password_in_email`), `None` and `Invite` generate a password
+/// (to be changed at first sign-in) and e-mail it instead of a link, and
+/// `Generate` e-mails the password besides returning it.
 pub enum InitialPassword {
-    /// None yet: the person sets it later (by link, with the outbox issue increment).
+    /// None yet: the person is e-mailed a one-time link to choose one when
+    /// they have an address.
     None,
     /// Chosen by the creator.
     Given(String),
@@ -136,6 +158,8 @@ impl Services {
     }
 
     /// Creates a person in `company_id` (the actor's own company when absent).
+    /// The home company's sign-in settings decide how the login is formed
+    /// (T4) and how the person gets a first password (T4, M6).
     pub async fn user_create(
         &self,
         actor: &Actor,
@@ -144,43 +168,100 @@ impl Services {
         password: InitialPassword,
     ) -> Result<CreatedUser, ServiceError> {
         actor.require(Function::UsersCreate)?;
-        let draft = UserDraft::parse(&raw);
-        let password_check = match &password {
-            InitialPassword::Given(p) => check_new_password(p).err(),
-            InitialPassword::Invite if raw.email.as_deref().is_none_or(|e| e.trim().is_empty()) => {
-                Some(field_error("email", "email.required_for_invite"))
+        let company_id = company_id.unwrap_or(actor.company_id);
+        let mut errors = Vec::new();
+        // Read before the (slow) password hashing, outside the write
+        // transaction. A setting switched in these milliseconds is as if
+        // switched just after this create: settings apply when a card is
+        // written. The transaction checks the company again.
+        let settings = {
+            let mut conn = self.store.reader().await?;
+            match home_company(&mut conn, actor, company_id).await {
+                Ok(company) => sign_in_of(&company),
+                Err(ServiceError::Validation(more)) => {
+                    errors.extend(more);
+                    SignInSettings::default()
+                }
+                Err(other) => return Err(other),
             }
+        };
+        let rule = LoginRule {
+            email_is_login: settings.email_is_login,
+            current: None,
+        };
+        let draft = match UserDraft::parse_with(&raw, rule) {
+            Ok(draft) => Some(draft),
+            Err(more) => {
+                errors.extend(more);
+                None
+            }
+        };
+        let email_needed = match (&password, settings.password_in_email) {
+            (InitialPassword::None | InitialPassword::Invite, true) => {
+                Some("email.required_for_password_email")
+            }
+            (InitialPassword::Invite, false) => Some("email.required_for_invite"),
             _ => None,
         };
-        let draft = match (draft, password_check) {
-            (Ok(draft), None) => draft,
-            (Err(mut errors), Some(ServiceError::Validation(more))) => {
-                errors.extend(more);
-                return Err(ServiceError::Validation(errors));
+        let email_missing = raw.email.as_deref().is_none_or(|e| e.trim().is_empty());
+        if let (Some(code), true) = (email_needed, email_missing) {
+            if !errors.iter().any(|e| e.field == "email") {
+                errors.push(FieldError::new("email", code));
             }
-            (Err(errors), _) => return Err(ServiceError::Validation(errors)),
-            (Ok(_), Some(error)) => return Err(error),
+        }
+        if let InitialPassword::Given(p) = &password {
+            match check_new_password(p) {
+                Ok(()) => {}
+                Err(ServiceError::Validation(more)) => errors.extend(more),
+                Err(other) => return Err(other),
+            }
+        }
+        let draft = match draft {
+            Some(draft) if errors.is_empty() => draft,
+            _ => return Err(ServiceError::Validation(errors)),
         };
-        let (hash, generated, must_change) = match password {
-            InitialPassword::None | InitialPassword::Invite => (None, None, false),
-            InitialPassword::Given(p) => (Some(hash_password(p).await?), None, false),
+        // `emailed`: the generated password that goes to the person by e-mail.
+        let (hash, generated, must_change, emailed) = match password {
+            InitialPassword::Given(p) => (Some(hash_password(p).await?), None, false, None),
             InitialPassword::Generate => {
                 let p = generate_password();
-                (Some(hash_password(p.clone()).await?), Some(p), true)
+                let emailed = settings.password_in_email.then(|| p.clone());
+                (
+                    Some(hash_password(p.clone()).await?),
+                    Some(p),
+                    true,
+                    emailed,
+                )
             }
+            InitialPassword::None | InitialPassword::Invite if settings.password_in_email => {
+                let p = generate_password();
+                (Some(hash_password(p.clone()).await?), None, true, Some(p))
+            }
+            InitialPassword::None | InitialPassword::Invite => (None, None, false, None),
         };
         let mut tx = self.store.begin().await?;
-        let company_id =
-            home_company(&mut tx, actor, company_id.unwrap_or(actor.company_id)).await?;
-        let fields = fields_from(&draft, company_id);
+        let company = home_company(&mut tx, actor, company_id).await?;
+        let fields = fields_from(&draft, company.id);
         let id = users::insert_card(&mut tx, &fields, hash.as_deref(), must_change, now_ms())
             .await
-            .map_err(unique_to_field)?;
+            .map_err(|e| unique_to_field(e, settings.email_is_login))?;
         let created = users::get(&mut tx, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        if hash.is_none() {
-            crate::messages::invite(&mut tx, &self.settings.public_url, &created).await?;
+        match &emailed {
+            Some(password) => {
+                crate::messages::send_credentials(
+                    &mut tx,
+                    &self.settings.public_url,
+                    &created,
+                    password,
+                )
+                .await?
+            }
+            None if hash.is_none() => {
+                crate::messages::invite(&mut tx, &self.settings.public_url, &created).await?
+            }
+            None => {}
         }
         record(
             &mut tx,
@@ -216,7 +297,25 @@ impl Services {
         if new_password.is_some() && id != actor.user_id {
             actor.require(Function::UsersCredentials)?;
         }
-        let draft = UserDraft::parse(&raw).map_err(ServiceError::Validation)?;
+        // The login rule needs the stored card and the home company's
+        // settings: read before the (slow) password hashing, outside the
+        // write transaction, which refuses the edit if the card changed.
+        let (read_version, stored_login, settings) = {
+            let mut conn = self.store.reader().await?;
+            let current = user_in_scope(&mut conn, actor, id).await?;
+            let home = company_id.unwrap_or(current.company_id);
+            let settings = match companies::get(&mut conn, home).await? {
+                Some(c) if actor.sees(&c.path) => sign_in_of(&c),
+                // Reported by the transaction's check of the company.
+                _ => SignInSettings::default(),
+            };
+            (current.version, current.login, settings)
+        };
+        let rule = LoginRule {
+            email_is_login: settings.email_is_login,
+            current: Some(&stored_login),
+        };
+        let draft = UserDraft::parse_with(&raw, rule).map_err(ServiceError::Validation)?;
         let hash = match new_password {
             Some(p) => {
                 check_new_password(&p)?;
@@ -226,7 +325,8 @@ impl Services {
         };
         let mut tx = self.store.begin().await?;
         let current = user_in_scope(&mut tx, actor, id).await?;
-        if expected_version.is_some_and(|v| v != current.version) {
+        if expected_version.is_some_and(|v| v != current.version) || current.version != read_version
+        {
             return Err(ServiceError::Stale);
         }
         if current.deleted_at.is_some() {
@@ -239,14 +339,14 @@ impl Services {
             return Err(field_error("status", "user.cannot_block_self"));
         }
         let company_id = match company_id {
-            Some(c) if c != current.company_id => home_company(&mut tx, actor, c).await?,
+            Some(c) if c != current.company_id => home_company(&mut tx, actor, c).await?.id,
             _ => current.company_id,
         };
         let fields = fields_from(&draft, company_id);
         let now = now_ms();
         if !users::update_card(&mut tx, id, current.version, &fields, now)
             .await
-            .map_err(unique_to_field)?
+            .map_err(|e| unique_to_field(e, settings.email_is_login))?
         {
             return Err(ServiceError::Stale);
         }
@@ -273,6 +373,14 @@ impl Services {
         )
         .await?;
         if current.login != updated.login {
+            // M6: the person learns their new login; the password stays.
+            crate::messages::login_changed(
+                &mut tx,
+                &self.settings.public_url,
+                &updated,
+                hash.is_some(),
+            )
+            .await?;
             emit(&mut tx, "user.login_changed", &updated).await?;
         }
         emit(&mut tx, "user.updated", &updated).await?;

@@ -37,6 +37,10 @@ pub struct CompanyFields {
     pub credit_limit: Option<i64>,
     pub balance_threshold: Option<i64>,
     pub fz230_enabled: bool,
+    /// Sign-in settings of the company's people (M6, T4).
+    pub sms_second_factor: bool,
+    pub email_is_login: bool,
+    pub password_in_email: bool,
     pub search_text: String,
 }
 
@@ -59,7 +63,8 @@ const COLUMNS: &str = "c.id, c.path, c.parent_id, c.is_provider, c.name, c.name_
      c.pbx_number, c.multichannel_number, c.phones, c.region, c.macroregion, c.inns, c.kpp, c.ogrn, c.bik, \
      c.bank, c.correspondent_account, c.settlement_account, c.legal_address, c.postal_address, c.email, \
      c.phone, c.timezone, c.max_dialogs_per_operator, c.tariff, c.is_reseller, c.credit_limit, \
-     c.balance_threshold, c.fz230_enabled, c.version, c.created_at, c.updated_at, c.deleted_at, \
+     c.balance_threshold, c.fz230_enabled, c.sms_second_factor, c.email_is_login, \
+     c.password_in_email, c.version, c.created_at, c.updated_at, c.deleted_at, \
      c.deletion_id, c.search_text, \
      c.children_count";
 
@@ -108,6 +113,9 @@ fn record_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
             credit_limit: col(row, "credit_limit")?,
             balance_threshold: col(row, "balance_threshold")?,
             fz230_enabled: flag(row, "fz230_enabled")?,
+            sms_second_factor: flag(row, "sms_second_factor")?,
+            email_is_login: flag(row, "email_is_login")?,
+            password_in_email: flag(row, "password_in_email")?,
             search_text: col(row, "search_text")?,
         },
     })
@@ -151,6 +159,9 @@ fn bind_fields(sql: &mut Sql, f: &CompanyFields) {
         f.credit_limit.into(),
         f.balance_threshold.into(),
         f.fz230_enabled.into(),
+        f.sms_second_factor.into(),
+        f.email_is_login.into(),
+        f.password_in_email.into(),
         f.search_text.clone().into(),
     ];
     for (index, value) in values.into_iter().enumerate() {
@@ -161,7 +172,7 @@ fn bind_fields(sql: &mut Sql, f: &CompanyFields) {
     }
 }
 
-const WRITABLE: [&str; 31] = [
+const WRITABLE: [&str; 34] = [
     "parent_id",
     "is_provider",
     "name",
@@ -192,6 +203,9 @@ const WRITABLE: [&str; 31] = [
     "credit_limit",
     "balance_threshold",
     "fz230_enabled",
+    "sms_second_factor",
+    "email_is_login",
+    "password_in_email",
     "search_text",
 ];
 
@@ -443,6 +457,9 @@ pub async fn purge_deleted_before(
                 "DELETE FROM password_links WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM recovery_codes WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM sign_in_challenges WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
+                "DELETE FROM passkeys WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
+                "DELETE FROM trusted_devices WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
+                "DELETE FROM webauthn_challenges WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM users WHERE company_id = $1",

@@ -9,6 +9,7 @@ pub mod companies;
 mod db;
 pub mod migrate;
 pub mod outbox;
+pub mod passkeys;
 pub mod second_factor;
 pub mod sessions;
 pub mod throttle;

@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_sign_in_settings.sql"),
         postgres: include_str!("../migrations/postgres/0009_sign_in_settings.sql"),
     },
+    Migration {
+        version: 10,
+        name: "passkeys",
+        sqlite: include_str!("../migrations/sqlite/0010_passkeys.sql"),
+        postgres: include_str!("../migrations/postgres/0010_passkeys.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

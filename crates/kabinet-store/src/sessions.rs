@@ -83,7 +83,7 @@ pub async fn delete_session(conn: &mut AnyConnection, id_hash: &str) -> Result<(
     Ok(())
 }
 
-/// Ends every session and revokes every token of these users.
+/// Ends every session and revokes every token and trusted device of these users.
 pub async fn revoke_all_for_users(
     conn: &mut AnyConnection,
     user_ids: &[i64],
@@ -96,6 +96,14 @@ pub async fn revoke_all_for_users(
             .await?;
         sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(*user_id)
+        .execute(&mut *conn)
+        .await?;
+        // A trusted device's PIN is a shortcut to a session: it ends too.
+        sqlx::query(
+            "UPDATE trusted_devices SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(*user_id)
@@ -253,7 +261,8 @@ pub async fn sessions_of_user(
         .collect()
 }
 
-/// Ends every session of a user but `keep` (the one in use), and every token.
+/// Ends every session of a user but `keep` (the one in use), every token and
+/// every trusted device.
 pub async fn revoke_others(
     conn: &mut AnyConnection,
     user_id: i64,
@@ -270,5 +279,13 @@ pub async fn revoke_others(
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
+    // A device's PIN opened sessions under the old password: trust it no more.
+    sqlx::query(
+        "UPDATE trusted_devices SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

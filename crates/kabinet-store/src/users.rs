@@ -356,7 +356,14 @@ pub async fn purge_deleted_before(
         .map(|r| col(r, "id"))
         .collect::<Result<_, _>>()?;
     for id in &ids {
-        for dependent in ["password_links", "recovery_codes", "sign_in_challenges"] {
+        for dependent in [
+            "password_links",
+            "recovery_codes",
+            "sign_in_challenges",
+            "passkeys",
+            "trusted_devices",
+            "webauthn_challenges",
+        ] {
             sqlx::query(&format!("DELETE FROM {dependent} WHERE user_id = $1"))
                 .bind(*id)
                 .execute(&mut *conn)
