@@ -903,6 +903,10 @@ pub async fn users_restore(
 /// A session as listed: never its secret.
 #[derive(serde::Serialize)]
 pub struct SessionDto {
+    /// A handle to end this session with (not its secret).
+    id: String,
+    /// Whether this is the session the request came with.
+    current: bool,
     created_at: String,
     last_seen_at: String,
     expires_at: String,
@@ -920,9 +924,18 @@ pub async fn user_sessions(
         .user_sessions(&ctx.actor, id)
         .await
         .map_err(service_error(ctx.lang))?;
+    let current = ctx
+        .session_secret
+        .as_deref()
+        .map(|secret| {
+            kabinet_store::sessions::session_handle(&kabinet_service::auth::secret_hash(secret))
+        })
+        .unwrap_or_default();
     let items: Vec<SessionDto> = sessions
         .iter()
         .map(|s| SessionDto {
+            id: s.handle.clone(),
+            current: s.handle == current,
             created_at: kabinet_api::format_time(s.created_at),
             last_seen_at: kabinet_api::format_time(s.last_seen_at),
             expires_at: kabinet_api::format_time(s.expires_at),
@@ -966,6 +979,20 @@ pub async fn me_password(
             &request.new_password,
             ctx.session_secret.as_deref(),
         )
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends one of one's own sessions.
+pub async fn me_session_end(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(handle): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .my_session_end(&ctx.actor, &handle)
         .await
         .map_err(service_error(ctx.lang))?;
     Ok(StatusCode::NO_CONTENT)

@@ -2443,6 +2443,17 @@ struct SecurityPage {
     notice: Option<String>,
     passkeys: Vec<FactorRow>,
     devices: Vec<FactorRow>,
+    sessions: Vec<SessionRow>,
+}
+
+/// One of one's own sessions on the security page.
+pub struct SessionRow {
+    pub handle: String,
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_used: String,
+    pub current: bool,
 }
 
 /// A passkey or a trusted device as the security page lists it.
@@ -2471,6 +2482,29 @@ async fn security_render(state: &AppState, ctx: &ConsoleCtx, mut page: SecurityP
                     name: p.name.clone(),
                     created: short_time(p.created_at),
                     last_used: when(p.last_used_at),
+                })
+                .collect()
+        }
+        Err(error) => return error_page(ctx, error),
+    }
+    match state
+        .services
+        .user_sessions(&ctx.actor, ctx.actor.user_id)
+        .await
+    {
+        Ok(list) => {
+            let current = kabinet_store::sessions::session_handle(
+                &kabinet_service::auth::secret_hash(&ctx.session_secret),
+            );
+            page.sessions = list
+                .iter()
+                .map(|s| SessionRow {
+                    handle: s.handle.clone(),
+                    device: s.user_agent.clone().unwrap_or_else(|| "—".to_string()),
+                    ip: s.ip.clone().unwrap_or_else(|| "—".to_string()),
+                    created: short_time(s.created_at),
+                    last_used: short_time(s.last_seen_at),
+                    current: s.handle == current,
                 })
                 .collect()
         }
@@ -2513,6 +2547,7 @@ fn security_page_for(ctx: &ConsoleCtx) -> SecurityPage {
         notice: None,
         passkeys: Vec::new(),
         devices: Vec::new(),
+        sessions: Vec::new(),
     }
 }
 
@@ -2539,6 +2574,7 @@ struct SecurityForm {
     id: i64,
     pin: String,
     name: String,
+    session: String,
 }
 
 async fn security_submit(
@@ -2609,6 +2645,17 @@ async fn security_submit(
             .await
         {
             Ok(()) => page.notice = Some(message(lang, "passkey.removed").to_string()),
+            Err(error) => match problem(error) {
+                Ok(text) => page.error = Some(text),
+                Err(error) => return error_page(&ctx, error),
+            },
+        },
+        "session_end" => match state
+            .services
+            .my_session_end(&ctx.actor, &form.session)
+            .await
+        {
+            Ok(()) => page.notice = Some(message(lang, "session.ended").to_string()),
             Err(error) => match problem(error) {
                 Ok(text) => page.error = Some(text),
                 Err(error) => return error_page(&ctx, error),

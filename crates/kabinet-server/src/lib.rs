@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(api::me))
         .route("/me/password", post(api::me_password))
         .route("/me/sessions", get(api::me_sessions))
+        .route("/me/sessions/{id}", delete(api::me_session_end))
         .route(
             "/companies",
             get(api::companies_list).post(api::companies_create),

@@ -58,6 +58,7 @@ pub const OPERATIONS: &[Operation] = &[
         status: 200,
     },
     Operation { method: "post", path: "/auth/second-factor", summary: "Complete a sign-in that answered with a challenge: send it with the SMS code, or a TOTP or recovery code (as `methods` of the login answer say)", request: Some("SecondFactor"), response: Some("LoginResponse"), status: 200 },
+    Operation { method: "delete", path: "/me/sessions/{id}", summary: "End one of one's own sessions (its `id` from GET /me/sessions)", request: None, response: None, status: 204 },
     Operation { method: "get", path: "/me/passkeys", summary: "The signed-in person's passkeys", request: None, response: None, status: 200 },
     Operation { method: "post", path: "/me/passkeys/options", summary: "Start adding a passkey (password again): options for navigator.credentials.create() and a ceremony id", request: Some("PasswordConfirm"), response: None, status: 200 },
     Operation { method: "post", path: "/me/passkeys", summary: "Finish adding a passkey with the authenticator's answer (base64url clientDataJSON and attestationObject)", request: Some("PasskeyRegistration"), response: None, status: 201 },
@@ -417,7 +418,7 @@ pub fn document() -> Value {
                     "properties": {"password": {"type": "string", "format": "password", "writeOnly": true}, "generate_password": {"type": "boolean", "writeOnly": true}}
                 },
                 "UserPage": page_of("User"),
-                "Session": {"type": "object", "properties": {"created_at": {"type": "string"}, "last_seen_at": {"type": "string"}, "expires_at": {"type": "string"}, "ip": {"type": ["string", "null"]}, "user_agent": {"type": ["string", "null"]}}},
+                "Session": {"type": "object", "properties": {"id": {"type": "string"}, "current": {"type": "boolean"}, "created_at": {"type": "string"}, "last_seen_at": {"type": "string"}, "expires_at": {"type": "string"}, "ip": {"type": ["string", "null"]}, "user_agent": {"type": ["string", "null"]}}},
                 "SessionPage": page_of("Session"),
                 "RecoverRequest": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string", "description": "Login or e-mail"}}},
                 "LinkPassword": {"type": "object", "required": ["token", "new_password"], "properties": {"token": {"type": "string", "writeOnly": true}, "new_password": {"type": "string", "format": "password", "writeOnly": true}}},

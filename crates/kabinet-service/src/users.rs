@@ -488,6 +488,27 @@ impl Services {
         Ok(sessions::sessions_of_user(&mut conn, user.id, now_ms()).await?)
     }
 
+    /// Ends one of one's own sessions (by its handle), audited.
+    pub async fn my_session_end(&self, actor: &Actor, handle: &str) -> Result<(), ServiceError> {
+        let mut tx = self.store.begin().await?;
+        if !sessions::revoke_session(&mut tx, actor.user_id, handle).await? {
+            return Err(ServiceError::NotFound);
+        }
+        record(
+            &mut tx,
+            actor,
+            "user.session_ended",
+            "user",
+            Some(actor.user_id.to_string()),
+            None,
+            None,
+            Some(format!("session {handle} ended by its owner")),
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
     /// Ends every session and token of a person.
     pub async fn user_sessions_end(&self, actor: &Actor, id: i64) -> Result<(), ServiceError> {
         if id != actor.user_id {

@@ -227,11 +227,36 @@ pub async fn revoke_token(
 /// A session as its owner and admins see it (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
+    /// A public handle: the first 16 hex digits of the stored hash (the
+    /// hash of the secret, never the secret).
+    pub handle: String,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// The public handle of a session, from its stored hash.
+pub fn session_handle(id_hash: &str) -> String {
+    id_hash.chars().take(16).collect()
+}
+
+/// Ends one session of a user by its handle; false when there is none.
+pub async fn revoke_session(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    handle: &str,
+) -> Result<bool, StoreError> {
+    if handle.len() != 16 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(false);
+    }
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND substr(id, 1, 16) = $2")
+        .bind(user_id)
+        .bind(handle.to_ascii_lowercase())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Live sessions of a user, most recently used first.
@@ -241,7 +266,7 @@ pub async fn sessions_of_user(
     now: i64,
 ) -> Result<Vec<SessionInfo>, StoreError> {
     let rows = sqlx::query(
-        "SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
+        "SELECT id, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
          WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC LIMIT 200",
     )
     .bind(user_id)
@@ -250,7 +275,9 @@ pub async fn sessions_of_user(
     .await?;
     rows.iter()
         .map(|row| {
+            let id: String = crate::db::col(row, "id")?;
             Ok(SessionInfo {
+                handle: session_handle(&id),
                 created_at: crate::db::col(row, "created_at")?,
                 last_seen_at: crate::db::col(row, "last_seen_at")?,
                 expires_at: crate::db::col(row, "expires_at")?,
