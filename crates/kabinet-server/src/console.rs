@@ -798,6 +798,8 @@ struct CompanyResults {
     prev_href: Option<String>,
     next_href: Option<String>,
     error: Option<String>,
+    /// Rows link to each company's Employees tab (T7).
+    can_people: bool,
 }
 
 /// The list URL with some parameters replaced.
@@ -952,6 +954,7 @@ async fn companies_page(
         prev_href,
         next_href,
         error,
+        can_people: ctx.actor.can(Function::UsersView),
     };
     if params.get("partial").map(String::as_str) == Some("1") {
         return render(&results);
@@ -1117,7 +1120,27 @@ struct CompanyPage {
     can_delete: bool,
     can_restore: bool,
     can_audit: bool,
+    /// The Employees tab (C7, T7) when chosen and the person may see people.
+    tab: String,
+    can_people: bool,
+    can_add_people: bool,
+    employees: Vec<EmployeeRow>,
+    employees_total: i64,
 }
+
+/// A person on the company card's Employees tab.
+pub struct EmployeeRow {
+    pub id: i64,
+    pub name: String,
+    pub login: String,
+    pub email: String,
+    pub kind: String,
+    pub status: String,
+    pub admin_cabinet: bool,
+}
+
+/// How many people the Employees tab shows before "all of them".
+const EMPLOYEES_ON_CARD: i64 = 50;
 
 async fn company_page(
     State(state): State<AppState>,
@@ -1132,7 +1155,52 @@ async fn company_page(
     let dto = CompanyDto::from(&record);
     let mut frame = Frame::new(&ctx, "companies", "companies.title").with_flash(&params);
     frame.title = dto.name.clone();
+    let can_people = ctx.actor.can(Function::UsersView);
+    let tab = match params.get("tab").map(String::as_str) {
+        Some("employees") if can_people => "employees".to_string(),
+        _ => "card".to_string(),
+    };
+    let (employees, employees_total) = if can_people {
+        let query = kabinet_store::users::UserQuery {
+            company_id: Some(id),
+            limit: if tab == "employees" {
+                EMPLOYEES_ON_CARD
+            } else {
+                1
+            },
+            ..Default::default()
+        };
+        match state.services.user_list(&ctx.actor, query).await {
+            Ok((people, total)) => (
+                people
+                    .iter()
+                    .map(|u| EmployeeRow {
+                        id: u.id,
+                        name: format!("{} {}", u.last_name, u.first_name),
+                        login: u.login.clone(),
+                        email: u.email.clone().unwrap_or_default(),
+                        kind: message(ctx.lang, &format!("user.kind.{}", u.kind)).to_string(),
+                        status: message(ctx.lang, &format!("user.status.{}", u.status)).to_string(),
+                        admin_cabinet: u.card.may_open_admin_cabinet,
+                    })
+                    .collect(),
+                total,
+            ),
+            Err(error) => return error_page(&ctx, error),
+        }
+    } else {
+        (Vec::new(), 0)
+    };
     let page = CompanyPage {
+        tab,
+        can_people,
+        can_add_people: ctx.actor.can(Function::UsersCreate) && dto.deleted_at.is_none(),
+        employees: if params.get("tab").map(String::as_str) == Some("employees") {
+            employees
+        } else {
+            Vec::new()
+        },
+        employees_total,
         m: frame,
         id,
         deleted: dto.deleted_at.is_some(),
@@ -2449,7 +2517,9 @@ struct SecurityPage {
 /// One of one's own sessions on the security page.
 pub struct SessionRow {
     pub handle: String,
+    /// "Chrome · Linux", with the whole user agent in `user_agent`.
     pub device: String,
+    pub user_agent: String,
     pub ip: String,
     pub created: String,
     pub last_used: String,
@@ -2500,7 +2570,12 @@ async fn security_render(state: &AppState, ctx: &ConsoleCtx, mut page: SecurityP
                 .iter()
                 .map(|s| SessionRow {
                     handle: s.handle.clone(),
-                    device: s.user_agent.clone().unwrap_or_else(|| "—".to_string()),
+                    device: s
+                        .user_agent
+                        .as_deref()
+                        .map(device_summary)
+                        .unwrap_or_else(|| "—".to_string()),
+                    user_agent: s.user_agent.clone().unwrap_or_default(),
                     ip: s.ip.clone().unwrap_or_else(|| "—".to_string()),
                     created: short_time(s.created_at),
                     last_used: short_time(s.last_seen_at),
@@ -3015,6 +3090,39 @@ async fn outbox_page(
     response
 }
 
+/// A short name of the browser and system behind a user agent.
+fn device_summary(user_agent: &str) -> String {
+    let browser = [
+        ("YaBrowser/", "Yandex Browser"),
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Chrome (headless)"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} · {s}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(s)) => s.to_string(),
+        (None, None) => user_agent.chars().take(40).collect(),
+    }
+}
+
 fn short_time(at: i64) -> String {
     format_time(at)
         .replace('T', " ")
@@ -3102,6 +3210,25 @@ async fn static_js() -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn devices_are_named_by_browser_and_system() {
+        assert_eq!(
+            super::device_summary("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"),
+            "Chrome (headless) · Linux"
+        );
+        assert_eq!(
+            super::device_summary(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+            ),
+            "Firefox · Windows"
+        );
+        assert_eq!(
+            super::device_summary("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1"),
+            "Safari · iOS"
+        );
+        assert_eq!(super::device_summary("curl/8.5.0"), "curl/8.5.0");
+    }
+
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {

@@ -563,9 +563,12 @@ async fn the_company_card_links_to_its_employees() {
     )
     .await;
     let (client, csrf) = sign_in(&app).await;
-    let (_, card) = page(&client, &app, &format!("/companies/{cid}")).await;
+    let (_, card) = page(&client, &app, &format!("/companies/{cid}?tab=employees")).await;
     let link = format!("href=\"/users?company_id={cid}\"");
-    assert!(card.contains(&link), "the card links to its people");
+    assert!(
+        card.contains(&link),
+        "the Employees tab links to the full, searchable list"
+    );
     assert!(card.contains("Сотрудники"));
 
     let (status, list) = page(&client, &app, &format!("/users?company_id={cid}")).await;
@@ -810,4 +813,50 @@ async fn an_invited_person_gets_a_link_and_needs_an_email_for_it() {
         .contains("/password/set#"));
     let person = app.get("/api/v1/users?q=invitee").await;
     assert_eq!(person.body["items"][0]["has_password"], false);
+}
+
+#[tokio::test]
+async fn the_company_card_has_an_employees_tab() {
+    let app = TestApp::spawn().await;
+    let client_co = app.create_company(company("Tabbed Co")).await;
+    let id = client_co["id"].as_i64().unwrap();
+    for (login, last) in [("tabone", "Альфа"), ("tabtwo", "Бета")] {
+        create_person(
+            &app,
+            json!({"login": login, "first_name": "Имя", "last_name": last, "company_id": id,
+                   "email": format!("{login}@example.ru"), "may_open_admin_cabinet": login == "tabone"}),
+        )
+        .await;
+    }
+    // Someone elsewhere does not appear.
+    create_person(
+        &app,
+        json!({"login": "elsewhere", "first_name": "A", "last_name": "Гамма"}),
+    )
+    .await;
+    let (browser, _) = sign_in(&app).await;
+
+    let (status, card) = page(&browser, &app, &format!("/companies/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        card.contains(&format!("href=\"/companies/{id}?tab=employees\"")),
+        "{card}"
+    );
+    assert!(card.contains("Сотрудники (2)"), "the tab shows the count");
+    assert!(!card.contains("data-testid=\"employees-tab\""));
+
+    let (status, tab) = page(&browser, &app, &format!("/companies/{id}?tab=employees")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tab.contains("data-testid=\"employees-tab\""));
+    assert!(tab.contains("Альфа Имя") && tab.contains("Бета Имя"));
+    assert!(tab.contains("tabone@example.ru"));
+    assert!(!tab.contains("Гамма"), "only this company's people");
+    assert!(tab.contains(&format!("href=\"/users/new?company_id={id}\"")));
+    assert!(tab.contains("aria-current=\"page\">Сотрудники"));
+
+    // From the company's row in the list, straight to its people (T7).
+    let (_, list) = page(&browser, &app, "/companies?q=Tabbed").await;
+    assert!(list.contains(&format!(
+        "href=\"/companies/{id}?tab=employees\" data-testid=\"row-employees\""
+    )));
 }
