@@ -99,7 +99,6 @@ pub struct RegisterRequest {
 pub async fn passkey_register(
     State(state): State<AppState>,
     ctx: ApiCtx,
-    RequestOrigin(origin): RequestOrigin,
     body: Bytes,
 ) -> ApiResult<Response> {
     let request: RegisterRequest = json_body(&body)?;
@@ -111,7 +110,6 @@ pub async fn passkey_register(
             &request.name,
             &request.client_data_json,
             &request.attestation_object,
-            &origin,
         )
         .await
         .map_err(service_error(ctx.lang))?;
@@ -133,12 +131,11 @@ pub async fn passkey_list(
 pub async fn passkey_delete(
     State(state): State<AppState>,
     ctx: ApiCtx,
-    RequestOrigin(origin): RequestOrigin,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .services
-        .passkey_delete(&ctx.actor, id, &origin)
+        .passkey_delete(&ctx.actor, id)
         .await
         .map_err(service_error(ctx.lang))?;
     Ok(StatusCode::NO_CONTENT)
@@ -251,12 +248,11 @@ pub async fn device_list(
 pub async fn device_revoke(
     State(state): State<AppState>,
     ctx: ApiCtx,
-    RequestOrigin(origin): RequestOrigin,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     state
         .services
-        .device_revoke(&ctx.actor, id, &origin)
+        .device_revoke(&ctx.actor, id)
         .await
         .map_err(service_error(ctx.lang))?;
     Ok(StatusCode::NO_CONTENT)

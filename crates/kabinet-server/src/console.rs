@@ -2714,11 +2714,7 @@ async fn security_submit(
                 }
             }
         }
-        "passkey_delete" => match state
-            .services
-            .passkey_delete(&ctx.actor, form.id, &request_origin)
-            .await
-        {
+        "passkey_delete" => match state.services.passkey_delete(&ctx.actor, form.id).await {
             Ok(()) => page.notice = Some(message(lang, "passkey.removed").to_string()),
             Err(error) => match problem(error) {
                 Ok(text) => page.error = Some(text),
@@ -2736,11 +2732,7 @@ async fn security_submit(
                 Err(error) => return error_page(&ctx, error),
             },
         },
-        "device_revoke" => match state
-            .services
-            .device_revoke(&ctx.actor, form.id, &request_origin)
-            .await
-        {
+        "device_revoke" => match state.services.device_revoke(&ctx.actor, form.id).await {
             Ok(()) => page.notice = Some(message(lang, "device.revoked").to_string()),
             Err(error) => match problem(error) {
                 Ok(text) => page.error = Some(text),

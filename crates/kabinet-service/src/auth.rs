@@ -840,8 +840,13 @@ impl Services {
         Ok(codes)
     }
 
-    /// Turns the second factor off after checking the password.
-    pub async fn totp_disable(&self, actor: &Actor, password: &str) -> Result<(), ServiceError> {
+    /// Asks for the password again before a change to how one signs in
+    /// (ASVS 3.7.1); a wrong one is a field error on `password`.
+    pub(crate) async fn reauthenticate(
+        &self,
+        actor: &Actor,
+        password: &str,
+    ) -> Result<UserRecord, ServiceError> {
         let user = {
             let mut conn = self.store.reader().await?;
             users::by_id(&mut conn, actor.user_id)
@@ -853,6 +858,12 @@ impl Services {
                 kabinet_domain::FieldError::new("password", "password.wrong"),
             ]));
         }
+        Ok(user)
+    }
+
+    /// Turns the second factor off after checking the password.
+    pub async fn totp_disable(&self, actor: &Actor, password: &str) -> Result<(), ServiceError> {
+        self.reauthenticate(actor, password).await?;
         let mut tx = self.store.begin().await?;
         second_factor::disable(&mut tx, actor.user_id).await?;
         crate::audit::record(

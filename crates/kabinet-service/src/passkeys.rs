@@ -18,6 +18,7 @@ use kabinet_store::users::{self, UserRecord};
 use kabinet_store::{commit, companies, throttle, AnyConnection};
 use rand::RngCore;
 
+use crate::audit::record;
 use crate::auth::{
     address_key, audit_sign_in, check_address, hash_password, random_secret, secret_hash,
     verify_password, NewSession,
@@ -136,17 +137,7 @@ impl Services {
         if actor.must_change_password {
             return Err(ServiceError::PasswordChangeRequired);
         }
-        let user = {
-            let mut conn = self.store.reader().await?;
-            users::by_id(&mut conn, actor.user_id)
-                .await?
-                .ok_or(ServiceError::Unauthenticated)?
-        };
-        if !verify_password(password.to_string(), user.password_hash.clone()).await? {
-            return Err(ServiceError::Validation(vec![
-                kabinet_domain::FieldError::new("password", "password.wrong"),
-            ]));
-        }
+        let user = self.reauthenticate(actor, password).await?;
         let rp = self.relying_party();
         let challenge = new_challenge();
         let ceremony_id = random_secret();
@@ -202,7 +193,6 @@ impl Services {
         name: &str,
         client_data_json: &str,
         attestation_object: &str,
-        origin: &Origin,
     ) -> Result<PasskeyRecord, ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 {
@@ -264,19 +254,17 @@ impl Services {
         let user = users::by_id(&mut tx, actor.user_id)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        let entry = kabinet_store::audit::AuditEntry {
-            at: now,
-            actor_user_id: Some(actor.user_id),
-            actor_login: Some(actor.login.clone()),
-            on_behalf_of: actor.on_behalf_of.clone(),
-            action: "user.passkey_added".to_string(),
-            entity_type: "user".to_string(),
-            entity_id: Some(actor.user_id.to_string()),
-            after_json: Some(serde_json::json!({"passkey_id": id, "name": name}).to_string()),
-            ip: origin.ip.clone(),
-            ..Default::default()
-        };
-        kabinet_store::audit::insert(&mut tx, &entry).await?;
+        record(
+            &mut tx,
+            actor,
+            "user.passkey_added",
+            "user",
+            Some(actor.user_id.to_string()),
+            None,
+            Some(&serde_json::json!({"passkey_id": id, "name": name})),
+            None,
+        )
+        .await?;
         notify(
             &mut tx,
             &user,
@@ -296,12 +284,7 @@ impl Services {
         Ok(passkeys::for_user(&mut conn, actor.user_id).await?)
     }
 
-    pub async fn passkey_delete(
-        &self,
-        actor: &Actor,
-        id: i64,
-        origin: &Origin,
-    ) -> Result<(), ServiceError> {
+    pub async fn passkey_delete(&self, actor: &Actor, id: i64) -> Result<(), ServiceError> {
         if actor.must_change_password {
             return Err(ServiceError::PasswordChangeRequired);
         }
@@ -315,21 +298,17 @@ impl Services {
         let user = users::by_id(&mut tx, actor.user_id)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        let entry = kabinet_store::audit::AuditEntry {
-            at: now_ms(),
-            actor_user_id: Some(actor.user_id),
-            actor_login: Some(actor.login.clone()),
-            on_behalf_of: actor.on_behalf_of.clone(),
-            action: "user.passkey_removed".to_string(),
-            entity_type: "user".to_string(),
-            entity_id: Some(actor.user_id.to_string()),
-            before_json: Some(
-                serde_json::json!({"passkey_id": id, "name": before.name}).to_string(),
-            ),
-            ip: origin.ip.clone(),
-            ..Default::default()
-        };
-        kabinet_store::audit::insert(&mut tx, &entry).await?;
+        record(
+            &mut tx,
+            actor,
+            "user.passkey_removed",
+            "user",
+            Some(actor.user_id.to_string()),
+            Some(&serde_json::json!({"passkey_id": id, "name": before.name})),
+            None,
+            None,
+        )
+        .await?;
         notify(
             &mut tx,
             &user,
@@ -542,19 +521,17 @@ impl Services {
             now,
         )
         .await?;
-        let entry = kabinet_store::audit::AuditEntry {
-            at: now,
-            actor_user_id: Some(actor.user_id),
-            actor_login: Some(actor.login.clone()),
-            on_behalf_of: actor.on_behalf_of.clone(),
-            action: "user.device_trusted".to_string(),
-            entity_type: "user".to_string(),
-            entity_id: Some(actor.user_id.to_string()),
-            after_json: Some(serde_json::json!({"device_id": id, "name": name}).to_string()),
-            ip: origin.ip.clone(),
-            ..Default::default()
-        };
-        kabinet_store::audit::insert(&mut tx, &entry).await?;
+        record(
+            &mut tx,
+            actor,
+            "user.device_trusted",
+            "user",
+            Some(actor.user_id.to_string()),
+            None,
+            Some(&serde_json::json!({"device_id": id, "name": name})),
+            None,
+        )
+        .await?;
         commit(tx).await?;
         Ok(secret)
     }
@@ -664,30 +641,23 @@ impl Services {
         Ok(passkeys::devices_for_user(&mut conn, actor.user_id).await?)
     }
 
-    pub async fn device_revoke(
-        &self,
-        actor: &Actor,
-        id: i64,
-        origin: &Origin,
-    ) -> Result<(), ServiceError> {
+    pub async fn device_revoke(&self, actor: &Actor, id: i64) -> Result<(), ServiceError> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         if !passkeys::revoke_device(&mut tx, id, actor.user_id, now).await? {
             return Err(ServiceError::NotFound);
         }
-        let entry = kabinet_store::audit::AuditEntry {
-            at: now,
-            actor_user_id: Some(actor.user_id),
-            actor_login: Some(actor.login.clone()),
-            on_behalf_of: actor.on_behalf_of.clone(),
-            action: "user.device_untrusted".to_string(),
-            entity_type: "user".to_string(),
-            entity_id: Some(actor.user_id.to_string()),
-            before_json: Some(serde_json::json!({"device_id": id}).to_string()),
-            ip: origin.ip.clone(),
-            ..Default::default()
-        };
-        kabinet_store::audit::insert(&mut tx, &entry).await?;
+        record(
+            &mut tx,
+            actor,
+            "user.device_untrusted",
+            "user",
+            Some(actor.user_id.to_string()),
+            Some(&serde_json::json!({"device_id": id})),
+            None,
+            None,
+        )
+        .await?;
         commit(tx).await?;
         Ok(())
     }
