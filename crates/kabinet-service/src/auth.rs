@@ -836,6 +836,15 @@ impl Services {
             None,
         )
         .await?;
+        if let Some(user) = users::by_id(&mut tx, actor.user_id).await? {
+            crate::messages::notify_sign_in_change(
+                &mut tx,
+                &user,
+                "Для входа включён второй фактор: код из приложения-аутентификатора.",
+                "A second factor was turned on for your sign-in: codes from an authenticator app.",
+            )
+            .await?;
+        }
         commit(tx).await?;
         Ok(codes)
     }
@@ -863,9 +872,16 @@ impl Services {
 
     /// Turns the second factor off after checking the password.
     pub async fn totp_disable(&self, actor: &Actor, password: &str) -> Result<(), ServiceError> {
-        self.reauthenticate(actor, password).await?;
+        let user = self.reauthenticate(actor, password).await?;
         let mut tx = self.store.begin().await?;
         second_factor::disable(&mut tx, actor.user_id).await?;
+        crate::messages::notify_sign_in_change(
+            &mut tx,
+            &user,
+            "Второй фактор (приложение-аутентификатор) для входа выключен.",
+            "The second factor (authenticator app) of your sign-in was turned off.",
+        )
+        .await?;
         crate::audit::record(
             &mut tx,
             actor,
@@ -1223,6 +1239,13 @@ impl Services {
             None,
             None,
             Some("own password changed; other sessions and tokens ended".into()),
+        )
+        .await?;
+        crate::messages::notify_sign_in_change(
+            &mut tx,
+            &user,
+            "Ваш пароль изменён; остальные сеансы, токены и доверенные устройства отключены.",
+            "Your password was changed; your other sessions, tokens and trusted devices were ended.",
         )
         .await?;
         commit(tx).await?;

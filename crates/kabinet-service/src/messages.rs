@@ -67,6 +67,29 @@ async fn queue_email_marked(
     Ok(())
 }
 
+/// Tells a person by e-mail that how they sign in changed (a password, a
+/// second factor, a passkey, a trusted device): ASVS 2.2.3 and 2.5.5. `ru`
+/// and `en` say what happened.
+pub(crate) async fn notify_sign_in_change(
+    conn: &mut AnyConnection,
+    user: &UserRecord,
+    ru: &str,
+    en: &str,
+) -> Result<(), ServiceError> {
+    let text = format!(
+        "Здравствуйте, {first}!\n\n{ru}\nЕсли это были не вы, срочно смените пароль и сообщите администратору.\n\n---\n\n\
+         Hello {first},\n\n{en}\nIf it was not you, change your password at once and tell an administrator.\n",
+        first = user.first_name
+    );
+    queue_email(
+        conn,
+        user,
+        "Кабинет: изменены способы входа / Kabinet: your sign-in methods changed",
+        &text,
+    )
+    .await
+}
+
 /// Writes an SMS to the outbox. `sensitive` (a sign-in code): the text is
 /// removed from the outbox once the gateway took it.
 pub(crate) async fn queue_sms(

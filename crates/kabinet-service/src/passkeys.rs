@@ -14,8 +14,8 @@
 use kabinet_domain::throttle as throttle_rule;
 use kabinet_domain::webauthn::{self, b64url_decode, b64url_encode};
 use kabinet_store::passkeys::{self, CeremonyRecord, DeviceRecord, PasskeyRecord};
-use kabinet_store::users::{self, UserRecord};
-use kabinet_store::{commit, companies, throttle, AnyConnection};
+use kabinet_store::users;
+use kabinet_store::{commit, companies, throttle};
 use rand::RngCore;
 
 use crate::audit::record;
@@ -100,26 +100,6 @@ fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, ServiceError> {
     b64url_decode(text.trim()).ok_or(ServiceError::Validation(vec![
         kabinet_domain::FieldError::new(field, "base64url"),
     ]))
-}
-
-async fn notify(
-    conn: &mut AnyConnection,
-    user: &UserRecord,
-    ru: &str,
-    en: &str,
-) -> Result<(), ServiceError> {
-    let text = format!(
-        "Здравствуйте, {first}!\n\n{ru}\nЕсли это были не вы, срочно смените пароль и сообщите администратору.\n\n---\n\n\
-         Hello {first},\n\n{en}\nIf it was not you, change your password at once and tell an administrator.\n",
-        first = user.first_name
-    );
-    crate::messages::queue_email(
-        conn,
-        user,
-        "Кабинет: изменены способы входа / Kabinet: your sign-in methods changed",
-        &text,
-    )
-    .await
 }
 
 impl Services {
@@ -265,7 +245,7 @@ impl Services {
             None,
         )
         .await?;
-        notify(
+        crate::messages::notify_sign_in_change(
             &mut tx,
             &user,
             &format!("К вашей учётной записи добавлен ключ входа (passkey) «{name}»."),
@@ -309,7 +289,7 @@ impl Services {
             None,
         )
         .await?;
-        notify(
+        crate::messages::notify_sign_in_change(
             &mut tx,
             &user,
             &format!(
@@ -521,6 +501,15 @@ impl Services {
             now,
         )
         .await?;
+        if let Some(user) = users::by_id(&mut tx, actor.user_id).await? {
+            crate::messages::notify_sign_in_change(
+                &mut tx,
+                &user,
+                &format!("Устройство «{name}» стало доверенным: на нём можно входить по PIN."),
+                &format!("The device \"{name}\" is now trusted: it signs in with a PIN."),
+            )
+            .await?;
+        }
         record(
             &mut tx,
             actor,

@@ -111,3 +111,90 @@ async fn a_person_lists_and_ends_their_own_sessions() {
         200
     );
 }
+
+/// The e-mails to `to` in the outbox, newest first.
+async fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
+    let page = app.get("/api/v1/outbox?topic=email&limit=100").await;
+    page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["payload"]["to"] == to)
+        .map(|m| m["payload"]["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn changes_to_how_a_person_signs_in_are_emailed_to_them() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/api/v1/users",
+            &json!({"login": "told", "first_name": "Тома", "last_name": "Извещённая",
+                    "email": "told@example.ru", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let (client, csrf) = app.session("told", PASSWORD).await;
+    let post = |path: &'static str, body: Value| {
+        let (client, csrf, app) = (&client, &csrf, &app);
+        async move {
+            client
+                .post(app.url(path))
+                .header("x-csrf-token", csrf.as_str())
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        post(
+            "/api/v1/me/devices",
+            json!({"pin": "1357", "name": "Планшет"})
+        )
+        .await,
+        201
+    );
+    assert!(mails_to(&app, "told@example.ru").await[0]
+        .contains("The device \"Планшет\" is now trusted"));
+
+    // Turning TOTP on is told too.
+    let begun: Value = client
+        .post(app.url("/api/v1/me/totp"))
+        .header("x-csrf-token", csrf.as_str())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = kabinet_domain::totp::base32_decode(begun["secret"].as_str().unwrap()).unwrap();
+    let now = kabinet_service::now_ms() / 1000;
+    let code = format!(
+        "{:06}",
+        kabinet_domain::totp::code_at(&secret, kabinet_domain::totp::step_of(now))
+    );
+    assert_eq!(
+        post("/api/v1/me/totp/confirm", json!({"code": code})).await,
+        200
+    );
+    assert!(mails_to(&app, "told@example.ru").await[0].contains("A second factor was turned on"));
+
+    let changed = post(
+        "/api/v1/me/password",
+        json!({"current_password": PASSWORD, "new_password": "another long passphrase"}),
+    )
+    .await;
+    assert!(changed == 200 || changed == 204, "{changed}");
+    let mails = mails_to(&app, "told@example.ru").await;
+    assert!(
+        mails[0].contains("Your password was changed"),
+        "{}",
+        mails[0]
+    );
+    assert!(mails[0].contains("Ваш пароль изменён"));
+}
