@@ -1,18 +1,85 @@
 //! The permission catalog and the access decision.
 //!
 //! Rights are granted per function; functions are grouped into sections
-//! (B4). Later issues add departments and personal grants (B2, B6) and the
-//! sections of billing, support and telephony: they extend [`Function`] and
-//! the catalog without changing the decision.
+//! (B4). A department switches sections on and, inside a section that is on,
+//! functions (B4, B6); a person's rights are the union of their departments'
+//! rights and their extra rights, or everything with "full access". The
+//! catalog is data: later issues add their functions to [`Function`] and the
+//! decision does not change.
+//!
+//! The decision is a bit test: a [`FunctionSet`] is one `u64`, so deciding
+//! costs a few instructions whatever the number of departments.
 
 /// A section of the product, the unit a department right switches on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Section {
     Companies,
     Users,
+    Departments,
     Audit,
+    Settings,
     ApiTokens,
     Outbox,
+    Billing,
+    Support,
+    Telephony,
+}
+
+impl Section {
+    pub const ALL: [Section; 10] = [
+        Section::Companies,
+        Section::Users,
+        Section::Departments,
+        Section::Audit,
+        Section::Settings,
+        Section::ApiTokens,
+        Section::Outbox,
+        Section::Billing,
+        Section::Support,
+        Section::Telephony,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Section::Companies => "companies",
+            Section::Users => "users",
+            Section::Departments => "departments",
+            Section::Audit => "audit",
+            Section::Settings => "settings",
+            Section::ApiTokens => "api_tokens",
+            Section::Outbox => "outbox",
+            Section::Billing => "billing",
+            Section::Support => "support",
+            Section::Telephony => "telephony",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// Russian and English names.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Section::Companies => ("Компании", "Companies"),
+            Section::Users => ("Пользователи", "People"),
+            Section::Departments => ("Отделы и права", "Departments and rights"),
+            Section::Audit => ("Журнал действий", "Audit log"),
+            Section::Settings => ("Настройки", "Settings"),
+            Section::ApiTokens => ("API-токены", "API tokens"),
+            Section::Outbox => ("Исходящие сообщения", "Outbox"),
+            Section::Billing => ("Биллинг", "Billing"),
+            Section::Support => ("Центр поддержки", "Support centre"),
+            Section::Telephony => ("Телефония", "Telephony"),
+        }
+    }
+
+    /// The functions inside this section, in catalog order.
+    pub fn functions(self) -> impl Iterator<Item = Function> {
+        Function::ALL
+            .into_iter()
+            .filter(move |f| f.section() == self)
+    }
 }
 
 /// A function inside a section: the unit every route declares it needs.
@@ -23,6 +90,10 @@ pub enum Function {
     CompaniesEdit,
     CompaniesDelete,
     CompaniesRestore,
+    /// Linking client companies to a group company (M5).
+    CompaniesLink,
+    /// Entering a client's cabinet (M4).
+    CompaniesEnter,
     UsersView,
     UsersCreate,
     UsersEdit,
@@ -30,101 +101,290 @@ pub enum Function {
     UsersRestore,
     /// Setting others' passwords and ending their sessions.
     UsersCredentials,
+    DepartmentsView,
+    DepartmentsEdit,
+    /// Granting rights: a department's, or a person's extra ones.
+    DepartmentsRights,
     AuditView,
     AuditExport,
+    SettingsView,
+    SettingsEdit,
     /// Managing one's own API tokens.
     ApiTokensOwn,
     OutboxView,
     /// Sending a message again after delivery gave up.
     OutboxRetry,
+    BillingView,
+    BillingEdit,
+    SupportView,
+    SupportEdit,
+    TelephonyView,
+    TelephonyEdit,
 }
 
 impl Function {
-    /// Every function, in catalog order.
-    pub const ALL: [Function; 16] = [
+    /// Every function, in catalog order. A function's position is its bit
+    /// in a [`FunctionSet`]: append new ones, never reorder (nothing stores
+    /// the bits, but tests and caches may).
+    pub const ALL: [Function; 29] = [
         Function::CompaniesView,
         Function::CompaniesCreate,
         Function::CompaniesEdit,
         Function::CompaniesDelete,
         Function::CompaniesRestore,
+        Function::CompaniesLink,
+        Function::CompaniesEnter,
         Function::UsersView,
         Function::UsersCreate,
         Function::UsersEdit,
         Function::UsersDelete,
         Function::UsersRestore,
         Function::UsersCredentials,
+        Function::DepartmentsView,
+        Function::DepartmentsEdit,
+        Function::DepartmentsRights,
         Function::AuditView,
         Function::AuditExport,
+        Function::SettingsView,
+        Function::SettingsEdit,
         Function::ApiTokensOwn,
         Function::OutboxView,
         Function::OutboxRetry,
+        Function::BillingView,
+        Function::BillingEdit,
+        Function::SupportView,
+        Function::SupportEdit,
+        Function::TelephonyView,
+        Function::TelephonyEdit,
     ];
 
     pub fn section(self) -> Section {
+        use Function::*;
         match self {
-            Function::CompaniesView
-            | Function::CompaniesCreate
-            | Function::CompaniesEdit
-            | Function::CompaniesDelete
-            | Function::CompaniesRestore => Section::Companies,
-            Function::UsersView
-            | Function::UsersCreate
-            | Function::UsersEdit
-            | Function::UsersDelete
-            | Function::UsersRestore
-            | Function::UsersCredentials => Section::Users,
-            Function::AuditView | Function::AuditExport => Section::Audit,
-            Function::ApiTokensOwn => Section::ApiTokens,
-            Function::OutboxView | Function::OutboxRetry => Section::Outbox,
+            CompaniesView | CompaniesCreate | CompaniesEdit | CompaniesDelete
+            | CompaniesRestore | CompaniesLink | CompaniesEnter => Section::Companies,
+            UsersView | UsersCreate | UsersEdit | UsersDelete | UsersRestore | UsersCredentials => {
+                Section::Users
+            }
+            DepartmentsView | DepartmentsEdit | DepartmentsRights => Section::Departments,
+            AuditView | AuditExport => Section::Audit,
+            SettingsView | SettingsEdit => Section::Settings,
+            ApiTokensOwn => Section::ApiTokens,
+            OutboxView | OutboxRetry => Section::Outbox,
+            BillingView | BillingEdit => Section::Billing,
+            SupportView | SupportEdit => Section::Support,
+            TelephonyView | TelephonyEdit => Section::Telephony,
         }
     }
 
-    /// The stable key stored in the database and shown in the API.
+    /// The stable key stored in the database and shown in the API:
+    /// `section.function`.
     pub fn key(self) -> &'static str {
+        use Function::*;
         match self {
-            Function::CompaniesView => "companies.view",
-            Function::CompaniesCreate => "companies.create",
-            Function::CompaniesEdit => "companies.edit",
-            Function::CompaniesDelete => "companies.delete",
-            Function::CompaniesRestore => "companies.restore",
-            Function::UsersView => "users.view",
-            Function::UsersCreate => "users.create",
-            Function::UsersEdit => "users.edit",
-            Function::UsersDelete => "users.delete",
-            Function::UsersRestore => "users.restore",
-            Function::UsersCredentials => "users.credentials",
-            Function::AuditView => "audit.view",
-            Function::AuditExport => "audit.export",
-            Function::ApiTokensOwn => "api_tokens.own",
-            Function::OutboxView => "outbox.view",
-            Function::OutboxRetry => "outbox.retry",
+            CompaniesView => "companies.view",
+            CompaniesCreate => "companies.create",
+            CompaniesEdit => "companies.edit",
+            CompaniesDelete => "companies.delete",
+            CompaniesRestore => "companies.restore",
+            CompaniesLink => "companies.link",
+            CompaniesEnter => "companies.enter",
+            UsersView => "users.view",
+            UsersCreate => "users.create",
+            UsersEdit => "users.edit",
+            UsersDelete => "users.delete",
+            UsersRestore => "users.restore",
+            UsersCredentials => "users.credentials",
+            DepartmentsView => "departments.view",
+            DepartmentsEdit => "departments.edit",
+            DepartmentsRights => "departments.rights",
+            AuditView => "audit.view",
+            AuditExport => "audit.export",
+            SettingsView => "settings.view",
+            SettingsEdit => "settings.edit",
+            ApiTokensOwn => "api_tokens.own",
+            OutboxView => "outbox.view",
+            OutboxRetry => "outbox.retry",
+            BillingView => "billing.view",
+            BillingEdit => "billing.edit",
+            SupportView => "support.view",
+            SupportEdit => "support.edit",
+            TelephonyView => "telephony.view",
+            TelephonyEdit => "telephony.edit",
         }
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.key() == key)
     }
+
+    /// Russian and English names.
+    pub fn names(self) -> (&'static str, &'static str) {
+        use Function::*;
+        match self {
+            CompaniesView => ("Просмотр", "View"),
+            CompaniesCreate => ("Создание", "Create"),
+            CompaniesEdit => ("Изменение", "Edit"),
+            CompaniesDelete => ("Удаление", "Delete"),
+            CompaniesRestore => ("Восстановление", "Restore"),
+            CompaniesLink => ("Связи групповых компаний", "Group company links"),
+            CompaniesEnter => ("Вход в кабинет клиента", "Enter a client's cabinet"),
+            UsersView => ("Просмотр", "View"),
+            UsersCreate => ("Создание", "Create"),
+            UsersEdit => ("Изменение", "Edit"),
+            UsersDelete => ("Удаление", "Delete"),
+            UsersRestore => ("Восстановление", "Restore"),
+            UsersCredentials => ("Пароли и сеансы других", "Others' passwords and sessions"),
+            DepartmentsView => ("Просмотр", "View"),
+            DepartmentsEdit => (
+                "Изменение отделов и состава",
+                "Edit departments and members",
+            ),
+            DepartmentsRights => ("Назначение прав", "Grant rights"),
+            AuditView => ("Просмотр", "View"),
+            AuditExport => ("Выгрузка", "Export"),
+            SettingsView => ("Просмотр", "View"),
+            SettingsEdit => ("Изменение", "Edit"),
+            ApiTokensOwn => ("Свои токены", "Own tokens"),
+            OutboxView => ("Просмотр", "View"),
+            OutboxRetry => ("Повторная отправка", "Send again"),
+            BillingView => ("Просмотр", "View"),
+            BillingEdit => ("Изменение", "Edit"),
+            SupportView => ("Просмотр", "View"),
+            SupportEdit => ("Изменение", "Edit"),
+            TelephonyView => ("Просмотр", "View"),
+            TelephonyEdit => ("Изменение", "Edit"),
+        }
+    }
+
+    /// The function's bit: its declaration order, which `ALL` follows.
+    fn bit(self) -> u64 {
+        1 << (self as u32)
+    }
+}
+
+/// A set of functions, one bit each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FunctionSet(u64);
+
+impl FunctionSet {
+    pub fn all() -> Self {
+        Self(Function::ALL.iter().fold(0, |bits, f| bits | f.bit()))
+    }
+
+    pub fn of(functions: impl IntoIterator<Item = Function>) -> Self {
+        let mut set = Self::default();
+        for function in functions {
+            set.insert(function);
+        }
+        set
+    }
+
+    pub fn insert(&mut self, function: Function) {
+        self.0 |= function.bit();
+    }
+
+    pub fn contains(self, function: Function) -> bool {
+        self.0 & function.bit() != 0
+    }
+
+    pub fn union(self, other: FunctionSet) -> FunctionSet {
+        FunctionSet(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The members, in catalog order.
+    pub fn iter(self) -> impl Iterator<Item = Function> {
+        Function::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+/// What a department grants (B4): sections switched on, and functions
+/// switched on; a function counts only while its section is on. A new
+/// department has neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DepartmentRights {
+    pub sections: Vec<Section>,
+    pub functions: FunctionSet,
+}
+
+impl DepartmentRights {
+    /// Reads stored keys (`companies`, `companies.edit`); unknown keys (a
+    /// function removed from the catalog) are ignored.
+    pub fn from_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut rights = Self::default();
+        for key in keys {
+            if let Some(section) = Section::from_key(key) {
+                if !rights.sections.contains(&section) {
+                    rights.sections.push(section);
+                }
+            } else if let Some(function) = Function::from_key(key) {
+                rights.functions.insert(function);
+            }
+        }
+        rights.sections.sort();
+        rights
+    }
+
+    /// The functions that take effect.
+    pub fn effective(&self) -> FunctionSet {
+        FunctionSet::of(
+            self.functions
+                .iter()
+                .filter(|f| self.sections.contains(&f.section())),
+        )
+    }
+
+    /// The keys to store.
+    pub fn keys(&self) -> Vec<&'static str> {
+        self.sections
+            .iter()
+            .map(|s| s.key())
+            .chain(self.functions.iter().map(Function::key))
+            .collect()
+    }
 }
 
 /// What a person holds: full access, or a set of functions.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Grants {
     pub full_access: bool,
-    pub functions: Vec<Function>,
+    pub functions: FunctionSet,
 }
 
 impl Grants {
     pub fn full() -> Self {
         Self {
             full_access: true,
-            functions: Vec::new(),
+            functions: FunctionSet::all(),
+        }
+    }
+
+    /// A person's rights (B6): the union of their departments' effective
+    /// rights and their extra rights.
+    pub fn compose(departments: &[DepartmentRights], extra: FunctionSet) -> Self {
+        let functions = departments
+            .iter()
+            .fold(extra, |set, d| set.union(d.effective()));
+        Self {
+            full_access: false,
+            functions,
         }
     }
 
     /// The access decision: full access allows everything, otherwise the
     /// function must be granted.
     pub fn allows(&self, function: Function) -> bool {
-        self.full_access || self.functions.contains(&function)
+        self.full_access || self.functions.contains(function)
+    }
+
+    /// Adds functions everyone has (their own tokens).
+    pub fn with(mut self, function: Function) -> Self {
+        self.functions.insert(function);
+        self
     }
 }
 
@@ -136,11 +396,30 @@ mod tests {
     fn keys_are_unique_and_round_trip() {
         for function in Function::ALL {
             assert_eq!(Function::from_key(function.key()), Some(function));
+            assert!(
+                function
+                    .key()
+                    .starts_with(&format!("{}.", function.section().key())),
+                "{} is named section.function",
+                function.key()
+            );
+        }
+        for section in Section::ALL {
+            assert_eq!(Section::from_key(section.key()), Some(section));
+            assert!(section.functions().count() > 0, "{section:?} is empty");
         }
         let mut keys: Vec<_> = Function::ALL.iter().map(|f| f.key()).collect();
+        keys.extend(Section::ALL.iter().map(|s| s.key()));
         keys.sort_unstable();
         keys.dedup();
-        assert_eq!(keys.len(), Function::ALL.len());
+        assert_eq!(keys.len(), Function::ALL.len() + Section::ALL.len());
+        assert!(Function::ALL.len() <= 64, "a FunctionSet holds 64");
+        for (index, function) in Function::ALL.iter().enumerate() {
+            assert_eq!(
+                *function as usize, index,
+                "ALL follows the declaration order"
+            );
+        }
     }
 
     #[test]
@@ -148,10 +427,50 @@ mod tests {
         assert!(Grants::full().allows(Function::CompaniesDelete));
         let viewer = Grants {
             full_access: false,
-            functions: vec![Function::CompaniesView],
+            functions: FunctionSet::of([Function::CompaniesView]),
         };
         assert!(viewer.allows(Function::CompaniesView));
         assert!(!viewer.allows(Function::CompaniesEdit));
         assert!(!Grants::default().allows(Function::AuditView));
+    }
+
+    #[test]
+    fn a_function_counts_only_while_its_section_is_on() {
+        let rights = DepartmentRights::from_keys([
+            "companies",
+            "companies.view",
+            "users.edit",
+            "no.such.key",
+        ]);
+        assert_eq!(rights.sections, vec![Section::Companies]);
+        let effective = rights.effective();
+        assert!(effective.contains(Function::CompaniesView));
+        assert!(
+            !effective.contains(Function::UsersEdit),
+            "the users section is off"
+        );
+        assert_eq!(
+            rights.keys(),
+            vec!["companies", "companies.view", "users.edit"]
+        );
+        assert!(DepartmentRights::default().effective().is_empty());
+    }
+
+    #[test]
+    fn rights_are_the_union_of_departments_and_extra_rights() {
+        let sales = DepartmentRights::from_keys(["companies", "companies.view"]);
+        let support = DepartmentRights::from_keys(["users", "users.view", "users.edit"]);
+        let grants = Grants::compose(&[sales, support], FunctionSet::of([Function::AuditView]));
+        for f in [
+            Function::CompaniesView,
+            Function::UsersView,
+            Function::UsersEdit,
+            Function::AuditView,
+        ] {
+            assert!(grants.allows(f), "{f:?}");
+        }
+        assert!(!grants.allows(Function::CompaniesEdit));
+        assert!(!grants.full_access);
+        assert_eq!(grants.functions.iter().count(), 4);
     }
 }

@@ -41,12 +41,12 @@ pub(crate) fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
     })
 }
 
-fn etag(version: i64) -> HeaderValue {
+pub(crate) fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"`).
-fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };

@@ -7,6 +7,7 @@
 
 mod api;
 mod api_factors;
+mod api_rights;
 mod console;
 mod console_users;
 mod error;
@@ -18,7 +19,7 @@ pub mod openapi;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use kabinet_service::Services;
 
@@ -90,6 +91,30 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/auth/passkey", post(api_factors::passkey_sign_in))
         .route("/auth/pin", post(api_factors::pin_sign_in))
+        .route("/permissions", get(api_rights::permissions))
+        .route(
+            "/departments",
+            get(api_rights::departments_list).post(api_rights::departments_create),
+        )
+        .route(
+            "/departments/{id}",
+            get(api_rights::departments_get)
+                .patch(api_rights::departments_update)
+                .delete(api_rights::departments_delete),
+        )
+        .route(
+            "/departments/{id}/rights",
+            get(api_rights::department_rights_get).put(api_rights::department_rights_put),
+        )
+        .route(
+            "/departments/{id}/members",
+            get(api_rights::department_members_get).put(api_rights::department_members_put),
+        )
+        .route("/users/{id}/rights", get(api_rights::user_rights_get))
+        .route(
+            "/users/{id}/extra-rights",
+            put(api_rights::user_extra_rights_put),
+        )
         .route("/me/totp/disable", post(api::me_totp_disable))
         .route("/auth/password", post(api::auth_password))
         .route("/outbox", get(api::outbox_list))

@@ -3,7 +3,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use kabinet_domain::access::{Function, Grants};
+use kabinet_domain::access::Function;
 use kabinet_domain::company::CompanyDraft;
 use kabinet_domain::ip_rules::{IpRules, SessionBinding};
 use kabinet_domain::text::search_fold;
@@ -348,6 +348,24 @@ impl Services {
             password_hash: hash,
         };
         let admin_id = users::insert(&mut tx, &admin, now).await?;
+        // B2: "Sales" and "Technical support" exist from the start, with no rights.
+        for (order, (ru, en)) in [
+            ("Продажи", "Sales"),
+            ("Техническая поддержка", "Technical support"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let fields = kabinet_store::departments::DepartmentFields {
+                name_ru: ru.to_string(),
+                name_en: en.to_string(),
+                schedule: "{}".to_string(),
+                task_language: "ru".to_string(),
+                support: "{}".to_string(),
+                sort_order: order as i64 + 1,
+            };
+            kabinet_store::departments::insert(&mut tx, provider_id, &fields, now).await?;
+        }
         let entry = kabinet_store::audit::AuditEntry {
             at: now,
             action: "system.bootstrap".to_string(),
@@ -925,14 +943,8 @@ impl Services {
         if company.deleted_at.is_some() {
             return Err(ServiceError::Unauthenticated);
         }
-        let grants = if user.full_access {
-            Grants::full()
-        } else {
-            Grants {
-                full_access: false,
-                functions: vec![Function::ApiTokensOwn],
-            }
-        };
+        // Read on every request: a change of rights applies to the next one.
+        let grants = crate::departments::grants_of(conn, user.id, user.full_access).await?;
         let actor = Actor {
             user_id: user.id,
             display_name: format!("{} {}", user.first_name, user.last_name),

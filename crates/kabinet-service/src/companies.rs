@@ -115,7 +115,7 @@ async fn emit(
 
 /// A company in the actor's scope, or NotFound (never "forbidden", so that
 /// other tenants' ids reveal nothing).
-async fn company_in_scope(
+pub(crate) async fn company_in_scope(
     conn: &mut AnyConnection,
     actor: &Actor,
     id: i64,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod demo;
+pub mod departments;
 pub mod messages;
 pub mod passkeys;
 pub mod users;

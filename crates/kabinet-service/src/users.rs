@@ -72,7 +72,7 @@ fn fields_from(draft: &UserDraft, company_id: i64) -> UserFields {
 }
 
 /// A user whose company lies in the actor's scope, or NotFound.
-async fn user_in_scope(
+pub(crate) async fn user_in_scope(
     conn: &mut AnyConnection,
     actor: &Actor,
     id: i64,

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod companies;
 mod db;
+pub mod departments;
 pub mod migrate;
 pub mod outbox;
 pub mod passkeys;

@@ -70,6 +70,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_passkeys.sql"),
         postgres: include_str!("../migrations/postgres/0010_passkeys.sql"),
     },
+    Migration {
+        version: 11,
+        name: "departments",
+        sqlite: include_str!("../migrations/sqlite/0011_departments.sql"),
+        postgres: include_str!("../migrations/postgres/0011_departments.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

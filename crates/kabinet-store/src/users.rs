@@ -363,6 +363,8 @@ pub async fn purge_deleted_before(
             "passkeys",
             "trusted_devices",
             "webauthn_challenges",
+            "department_members",
+            "user_extra_rights",
         ] {
             sqlx::query(&format!("DELETE FROM {dependent} WHERE user_id = $1"))
                 .bind(*id)
