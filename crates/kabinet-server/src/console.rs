@@ -154,6 +154,9 @@ pub struct Frame {
     pub nav: &'static str,
     pub can_audit: bool,
     pub can_outbox: bool,
+    pub can_companies: bool,
+    pub can_users: bool,
+    pub can_departments: bool,
     pub flash: Option<String>,
     pub signed_in: bool,
 }
@@ -170,6 +173,9 @@ impl Frame {
             nav,
             can_audit: ctx.actor.can(Function::AuditView),
             can_outbox: ctx.actor.can(Function::OutboxView),
+            can_companies: ctx.actor.can(Function::CompaniesView),
+            can_users: ctx.actor.can(Function::UsersView),
+            can_departments: ctx.actor.can(Function::DepartmentsView),
             flash: None,
             signed_in: true,
         }
@@ -186,6 +192,9 @@ impl Frame {
             nav: "",
             can_audit: false,
             can_outbox: false,
+            can_companies: false,
+            can_users: false,
+            can_departments: false,
             flash: None,
             signed_in: false,
         }

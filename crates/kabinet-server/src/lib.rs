@@ -9,6 +9,7 @@ mod api;
 mod api_factors;
 mod api_rights;
 mod console;
+mod console_rights;
 mod console_users;
 mod error;
 mod extract;
@@ -174,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .merge(console::routes())
         .merge(console_users::routes())
+        .merge(console_rights::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -388,18 +388,28 @@ impl TestApp {
     /// Signs in as admin through the console's own form, as a browser does,
     /// and returns the client with the session's CSRF token read from `page`.
     pub async fn console_sign_in(&self, page: &str) -> (reqwest::Client, String) {
+        self.console_sign_in_as("admin", ADMIN_PASSWORD, page).await
+    }
+
+    /// Signs in as anyone through the console's form; see [`Self::console_sign_in`].
+    pub async fn console_sign_in_as(
+        &self,
+        login: &str,
+        password: &str,
+        page: &str,
+    ) -> (reqwest::Client, String) {
         let client = browser();
-        let login = client
+        let login_page = client
             .get(self.url(&format!("/login?next={page}")))
             .send()
             .await
             .expect("login page");
-        let token = csrf_in(&login.text().await.expect("login page text"));
+        let token = csrf_in(&login_page.text().await.expect("login page text"));
         let response = client
             .post(self.url("/login"))
             .form(&[
-                ("login", "admin"),
-                ("password", ADMIN_PASSWORD),
+                ("login", login),
+                ("password", password),
                 ("next", page),
                 ("csrf", token.as_str()),
             ])
