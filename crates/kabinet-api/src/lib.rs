@@ -57,6 +57,9 @@ pub struct CompanyDto {
     /// New people get their login and a generated password by e-mail,
     /// changed at first sign-in, instead of a link to set a password.
     pub password_in_email: bool,
+    /// A group company links client companies that share its INN by their
+    /// multichannel number (M5); its group admins act on them (M1).
+    pub is_group_company: bool,
     pub children_count: i64,
     pub version: i64,
     pub created_at: String,
@@ -104,6 +107,7 @@ impl From<&CompanyRecord> for CompanyDto {
             sms_second_factor: f.sms_second_factor,
             email_is_login: f.email_is_login,
             password_in_email: f.password_in_email,
+            is_group_company: f.is_group_company,
             children_count: r.children_count,
             version: r.version,
             created_at: format_time(r.created_at),
@@ -167,6 +171,9 @@ pub struct CompanyInput {
     pub sms_second_factor: Option<bool>,
     pub email_is_login: Option<bool>,
     pub password_in_email: Option<bool>,
+    /// Travels beside the [`RawCompany`] (see
+    /// `Services::company_create_with`): absent in a create means false.
+    pub is_group_company: Option<bool>,
 }
 
 /// Fields a client may send but not change.
@@ -251,6 +258,38 @@ impl CompanyInput {
             sms_second_factor: Some(dto.sms_second_factor),
             email_is_login: Some(dto.email_is_login),
             password_in_email: Some(dto.password_in_email),
+            is_group_company: Some(dto.is_group_company),
+        }
+    }
+}
+
+/// The body of `POST /api/v1/companies/{id}/links`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupLinkInput {
+    /// The client's multichannel number, written any usual way.
+    pub multichannel_number: String,
+}
+
+/// A link of a group company to a client company (M5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GroupLinkDto {
+    pub group_company_id: i64,
+    pub client_company_id: i64,
+    pub created_at: String,
+    /// The person who linked.
+    pub created_by: Option<i64>,
+    pub client: CompanyDto,
+}
+
+impl GroupLinkDto {
+    pub fn new(link: &kabinet_store::group_links::GroupLinkRecord, client: &CompanyRecord) -> Self {
+        Self {
+            group_company_id: link.group_company_id,
+            client_company_id: link.client_company_id,
+            created_at: format_time(link.created_at),
+            created_by: link.created_by,
+            client: CompanyDto::from(client),
         }
     }
 }

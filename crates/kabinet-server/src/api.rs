@@ -419,9 +419,10 @@ pub async fn companies_create(
     body: Bytes,
 ) -> ApiResult<Response> {
     let input: CompanyInput = json_body(&body)?;
+    let is_group_company = input.is_group_company;
     let record = state
         .services
-        .company_create(&ctx.actor, input.into_raw())
+        .company_create_with(&ctx.actor, input.into_raw(), is_group_company)
         .await
         .map_err(service_error(ctx.lang))?;
     Ok(company_response(StatusCode::CREATED, &record))
@@ -455,9 +456,16 @@ pub async fn companies_patch(
         &writable,
         lang,
     )?;
+    let is_group_company = input.is_group_company;
     match state
         .services
-        .company_update(&ctx.actor, id, Some(expected), input.into_raw())
+        .company_update_with(
+            &ctx.actor,
+            id,
+            Some(expected),
+            input.into_raw(),
+            is_group_company,
+        )
         .await
     {
         Ok(record) => Ok(company_response(StatusCode::OK, &record)),
@@ -606,6 +614,7 @@ pub(crate) fn audit_query_from(
         actor_login: text("actor"),
         since: time_param(params, "since")?,
         until: time_param(params, "until")?,
+        scope_path: None,
         limit: number("limit", default_limit)?.clamp(1, 500),
         offset: number("offset", 0)?.max(0),
     })

@@ -172,7 +172,7 @@ impl Frame {
             path: ctx.path.clone(),
             nav,
             can_audit: ctx.actor.can(Function::AuditView),
-            can_outbox: ctx.actor.can(Function::OutboxView),
+            can_outbox: ctx.actor.can(Function::OutboxView) && ctx.actor.at_root(),
             can_companies: ctx.actor.can(Function::CompaniesView),
             can_users: ctx.actor.can(Function::UsersView),
             can_departments: ctx.actor.can(Function::DepartmentsView),
@@ -1048,6 +1048,7 @@ fn card_sections(lang: Lang, dto: &CompanyDto) -> Vec<CardSection> {
                     dto.parent_id.map(|p| p.to_string()).unwrap_or_default(),
                 ),
                 field("field.is_reseller", yes_no(dto.is_reseller)),
+                field("field.is_group_company", yes_no(dto.is_group_company)),
                 field("field.region", text(&dto.region)),
                 field("field.macroregion", text(&dto.macroregion)),
                 field("field.timezone", text(&dto.timezone)),
@@ -1263,6 +1264,7 @@ pub struct CompanyForm {
     pub balance_threshold: String,
     pub fz230_enabled: Option<String>,
     pub sms_second_factor: Option<String>,
+    pub is_group_company: Option<String>,
     pub email_is_login: Option<String>,
     pub password_in_email: Option<String>,
 }
@@ -1301,6 +1303,7 @@ impl CompanyForm {
             balance_threshold: text(&dto.balance_threshold),
             fz230_enabled: dto.fz230_enabled.then(|| "on".to_string()),
             sms_second_factor: dto.sms_second_factor.then(|| "on".to_string()),
+            is_group_company: dto.is_group_company.then(|| "on".to_string()),
             email_is_login: dto.email_is_login.then(|| "on".to_string()),
             password_in_email: dto.password_in_email.then(|| "on".to_string()),
         }
@@ -1448,6 +1451,7 @@ fn form_sections(
                 field("account_number", &form.account_number, "text"),
                 field("parent_id", &form.parent_id, "number"),
                 checkbox("is_reseller", form.is_reseller.is_some()),
+                checkbox("is_group_company", form.is_group_company.is_some()),
                 field("region", &form.region, "text"),
                 field("macroregion", &form.macroregion, "text"),
                 field("timezone", &form.timezone, "text"),
@@ -1654,7 +1658,12 @@ async fn company_new_submit(
     let heading = message(ctx.lang, "companies.new").to_string();
     let (raw, number_errors) = form.to_raw();
     let failure = if number_errors.is_empty() {
-        match state.services.company_create(&ctx.actor, raw).await {
+        let group = Some(form.is_group_company.is_some());
+        match state
+            .services
+            .company_create_with(&ctx.actor, raw, group)
+            .await
+        {
             Ok(record) => {
                 return Redirect::to(&format!("/companies/{}?flash=flash.created", record.id))
                     .into_response()
@@ -1794,6 +1803,11 @@ fn changed_fields(lang: Lang, saved: &CompanyForm, form: &CompanyForm) -> Vec<Ch
             form.sms_second_factor.is_some(),
         ),
         (
+            "is_group_company",
+            saved.is_group_company.is_some(),
+            form.is_group_company.is_some(),
+        ),
+        (
             "email_is_login",
             saved.email_is_login.is_some(),
             form.email_is_login.is_some(),
@@ -1868,7 +1882,13 @@ async fn company_edit_submit(
     }
     match state
         .services
-        .company_update(&ctx.actor, id, Some(expected), raw)
+        .company_update_with(
+            &ctx.actor,
+            id,
+            Some(expected),
+            raw,
+            Some(form.is_group_company.is_some()),
+        )
         .await
     {
         Ok(_) => Redirect::to(&format!("/companies/{id}?flash=flash.saved")).into_response(),

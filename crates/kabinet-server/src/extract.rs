@@ -140,6 +140,7 @@ impl FromRequestParts<AppState> for RequestOrigin {
 /// state with a session cookie must carry the session's CSRF token in
 /// `X-CSRF-Token`; bearer tokens are not sent by browsers on their own, so
 /// they need none.
+#[derive(Clone)]
 pub struct ApiCtx {
     pub actor: Actor,
     pub lang: Lang,
@@ -153,6 +154,10 @@ impl FromRequestParts<AppState> for ApiCtx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The access guard authenticated this request already.
+        if let Some(ctx) = parts.extensions.get::<ApiCtx>() {
+            return Ok(ctx.clone());
+        }
         let lang = lang_of(parts);
         let origin = origin(parts, state);
         let services = &state.services;
@@ -214,13 +219,29 @@ pub struct ConsoleCtx {
     pub path: String,
 }
 
-pub struct ToLogin(String);
+/// Why a console page is not shown: no session (to the sign-in page, and
+/// back afterwards), or the person's landing page is another one.
+pub enum ToLogin {
+    SignIn(String),
+    Landing(&'static str),
+}
 
 impl IntoResponse for ToLogin {
     fn into_response(self) -> Response {
-        Redirect::to(&format!("/login?next={}", url_encode(&self.0))).into_response()
+        match self {
+            ToLogin::SignIn(path) => {
+                Redirect::to(&format!("/login?next={}", url_encode(&path))).into_response()
+            }
+            ToLogin::Landing(path) => Redirect::to(path).into_response(),
+        }
     }
 }
+
+/// A group admin lands on their linked clients (M1): the plain company
+/// list, where sign-in and `/` lead, sends them to `/group` (which shows
+/// the same clients with the link form). With any parameter the company
+/// list itself is shown.
+const GROUP_LANDING: &str = "/group";
 
 impl FromRequestParts<AppState> for ConsoleCtx {
     type Rejection = ToLogin;
@@ -237,9 +258,16 @@ impl FromRequestParts<AppState> for ConsoleCtx {
         let lang = lang_of(parts);
         let origin = origin(parts, state);
         let Some(secret) = cookie(parts, SESSION_COOKIE) else {
-            return Err(ToLogin(path));
+            return Err(ToLogin::SignIn(path));
         };
         match state.services.authenticate_session(&secret, &origin).await {
+            Ok((actor, _))
+                if actor.group_company_id.is_some()
+                    && parts.method == Method::GET
+                    && path == "/companies" =>
+            {
+                Err(ToLogin::Landing(GROUP_LANDING))
+            }
             Ok((actor, csrf)) => Ok(ConsoleCtx {
                 actor,
                 lang,
@@ -247,7 +275,7 @@ impl FromRequestParts<AppState> for ConsoleCtx {
                 session_secret: secret,
                 path,
             }),
-            Err(_) => Err(ToLogin(path)),
+            Err(_) => Err(ToLogin::SignIn(path)),
         }
     }
 }

@@ -5,10 +5,13 @@
 //! health and metrics endpoints. Handlers are thin: extract, call a use case
 //! with the actor first, map the result; errors are mapped in `error.rs`.
 
+pub mod access;
 mod api;
 mod api_factors;
+mod api_groups;
 mod api_rights;
 mod console;
+mod console_groups;
 mod console_rights;
 mod console_users;
 mod error;
@@ -38,6 +41,14 @@ pub fn documented_operations() -> Vec<(&'static str, &'static str)> {
         .map(|op| (op.method, op.path))
         .collect()
 }
+
+/// The access each REST operation declares: (method, path under
+/// `/api/v1`, what it needs), for the access matrix test.
+pub fn access_table() -> Vec<(&'static str, &'static str, access::Need)> {
+    access::ACCESS.to_vec()
+}
+
+pub use access::Need;
 
 /// HTTP settings.
 #[derive(Debug, Clone, Default)]
@@ -135,6 +146,14 @@ pub fn router(state: AppState) -> Router {
                 .delete(api::companies_delete),
         )
         .route("/companies/{id}/restore", post(api::companies_restore))
+        .route(
+            "/companies/{id}/links",
+            get(api_groups::links_list).post(api_groups::links_create),
+        )
+        .route(
+            "/companies/{id}/links/{client_id}",
+            delete(api_groups::links_delete),
+        )
         .route("/users", get(api::users_list).post(api::users_create))
         .route(
             "/users/{id}",
@@ -161,6 +180,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}", delete(api::tokens_delete))
         .route("/audit", get(api::audit_list))
         .route("/audit/export", get(api::audit_export))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
         .fallback(api::not_found);
 
     Router::new()
@@ -175,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .merge(console::routes())
         .merge(console_users::routes())
+        .merge(console_groups::routes())
         .merge(console_rights::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -154,6 +154,9 @@ pub const OPERATIONS: &[Operation] = &[
         response: Some("Restored"),
         status: 200,
     },
+    Operation { method: "get", path: "/companies/{id}/links", summary: "The client companies linked to a group company (M5), with the company list's search (q), filters (region, macroregion), sort and paging", request: None, response: Some("CompanyPage"), status: 200 },
+    Operation { method: "post", path: "/companies/{id}/links", summary: "Link a client to a group company by its multichannel number; refused with the reason (422 with errors[].code link.client_not_found, link.inn_mismatch, link.self, link.ambiguous; 409 link.not_group_company or link.exists) unless one of the client's INNs is one of the group's", request: Some("GroupLinkInput"), response: Some("GroupLink"), status: 201 },
+    Operation { method: "delete", path: "/companies/{id}/links/{client_id}", summary: "Unlink a client from a group company (404 when not linked)", request: None, response: None, status: 204 },
     Operation { method: "get", path: "/users", summary: "People in the caller's scope: search (q), filters (company_id, kind, status, deleted), sort and paging", request: None, response: Some("UserPage"), status: 200 },
     Operation { method: "post", path: "/users", summary: "Create a person; password is write-only, generate_password returns one once; without either, an e-mail with a one-time link is queued, or, where the company has password_in_email, an e-mail with the login and a generated password to change at first sign-in. Where the company has email_is_login, e-mail is required and the login is the e-mail (omit login or repeat the e-mail)", request: Some("UserInput"), response: Some("User"), status: 201 },
     Operation { method: "get", path: "/users/{id}", summary: "One person; ETag carries the version", request: None, response: Some("User"), status: 200 },
@@ -241,6 +244,7 @@ fn sample_record() -> CompanyRecord {
             sms_second_factor: true,
             email_is_login: true,
             password_in_email: true,
+            is_group_company: true,
             search_text: String::new(),
         },
         version: 1,
@@ -295,6 +299,7 @@ fn flag_description(key: &str) -> Option<&'static str> {
     Some(match key {
         "sms_second_factor" => "People of this company confirm sign-in with an SMS code",
         "email_is_login" => "People of this company sign in with their e-mail as the login",
+        "is_group_company" => "A group company links client companies that share its INN by their multichannel number (POST /companies/{id}/links); its group admins act on the linked clients",
         "password_in_email" => "New people get their login and a generated password by e-mail, changed at first sign-in, instead of a link to set a password",
         _ => return None,
     })
@@ -391,10 +396,13 @@ pub fn document() -> Value {
         if op.path.contains("{id}") {
             parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}));
         }
+        if op.path.contains("{client_id}") {
+            parameters.push(json!({"name": "client_id", "in": "path", "required": true, "schema": {"type": "integer"}}));
+        }
         if op.method == "patch" {
             parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}, "description": "The ETag of the version being changed"}));
         }
-        if op.path == "/companies" && op.method == "get" {
+        if (op.path == "/companies" || op.path == "/companies/{id}/links") && op.method == "get" {
             parameters.extend(list_parameters().as_array().cloned().unwrap_or_default());
         }
         if op.path == "/companies/{id}" && op.method == "delete" {
@@ -424,6 +432,8 @@ pub fn document() -> Value {
                 "Company": schema_of(&company_sample, &["id", "name", "version"]),
                 "CompanyInput": schema_of(&input_sample, &[]),
                 "CompanyPage": page_of("Company"),
+                "GroupLinkInput": {"type": "object", "required": ["multichannel_number"], "properties": {"multichannel_number": {"type": "string", "description": "The client's multichannel number, written any usual way (+7 (495) 123-45-67, 8 495 …)"}}},
+                "GroupLink": {"type": "object", "properties": {"group_company_id": {"type": "integer"}, "client_company_id": {"type": "integer"}, "created_at": {"type": "string"}, "created_by": {"type": ["integer", "null"]}, "client": {"$ref": "#/components/schemas/Company"}}},
                 "User": schema_of(&user_sample, &["id", "login", "first_name", "last_name", "version"]),
                 "UserInput": {
                     "allOf": [schema_of(&user_input_sample, &[])],

@@ -46,7 +46,7 @@ impl Services {
     ) -> Result<(Vec<Entry>, i64), ServiceError> {
         actor.require(Function::AuditView)?;
         let mut conn = self.store.reader().await?;
-        Ok(audit::list(&mut conn, query).await?)
+        Ok(audit::list(&mut conn, &scoped(actor, query)).await?)
     }
 }
 
@@ -55,6 +55,15 @@ impl Services {
     pub async fn outbox_pending(&self) -> Result<i64, ServiceError> {
         let mut conn = self.store.reader().await?;
         Ok(kabinet_store::outbox::pending_count(&mut conn).await?)
+    }
+}
+
+/// The query narrowed to what the actor may read: the provider's people
+/// read the whole log; anyone else only entries about their subtree.
+fn scoped(actor: &Actor, query: &AuditQuery) -> AuditQuery {
+    AuditQuery {
+        scope_path: (!actor.at_root()).then(|| actor.scope_path.clone()),
+        ..query.clone()
     }
 }
 
@@ -76,7 +85,7 @@ impl Services {
         let mut page = AuditQuery {
             limit: 1000,
             offset: 0,
-            ..query.clone()
+            ..scoped(actor, query)
         };
         loop {
             let (entries, total) = audit::list(&mut conn, &page).await?;

@@ -944,7 +944,9 @@ impl Services {
             return Err(ServiceError::Unauthenticated);
         }
         // Read on every request: a change of rights applies to the next one.
-        let grants = crate::departments::grants_of(conn, user.id, user.full_access).await?;
+        let grants = crate::departments::grants_of(conn, &user).await?;
+        let (group_company_id, linked_paths) =
+            crate::groups::group_scope(conn, &user, &company).await?;
         let actor = Actor {
             user_id: user.id,
             display_name: format!("{} {}", user.first_name, user.last_name),
@@ -952,6 +954,8 @@ impl Services {
             company_id: company.id,
             company_name: company.fields.name,
             scope_path: company.path,
+            group_company_id,
+            linked_paths,
             grants,
             ip: origin.ip.clone(),
             on_behalf_of: None,

@@ -9,6 +9,7 @@ use kabinet_domain::company::{
 use kabinet_domain::text::search_fold;
 use kabinet_domain::FieldError;
 use kabinet_store::companies::{self, CompanyFields, CompanyQuery, CompanyRecord};
+use kabinet_store::group_links;
 use kabinet_store::{
     audit as audit_store, commit, outbox, sessions, users, AnyConnection, StoreError,
 };
@@ -25,6 +26,7 @@ pub(crate) fn fields_from(
     draft: &CompanyDraft,
     sign_in: SignInSettings,
     is_provider: bool,
+    is_group_company: bool,
 ) -> CompanyFields {
     CompanyFields {
         parent_id: draft.parent_id,
@@ -75,6 +77,7 @@ pub(crate) fn fields_from(
         sms_second_factor: sign_in.sms_second_factor,
         email_is_login: sign_in.email_is_login,
         password_in_email: sign_in.password_in_email,
+        is_group_company,
         search_text: draft.search_text(),
     }
 }
@@ -176,6 +179,7 @@ impl Services {
     ) -> Result<(Vec<CompanyRecord>, i64), ServiceError> {
         actor.require(Function::CompaniesView)?;
         query.scope_path = actor.scope_path.clone();
+        query.scope_group = actor.group_company_id;
         query.limit = query.limit.clamp(1, 500);
         query.offset = query.offset.max(0);
         let mut conn = self.store.reader().await?;
@@ -188,8 +192,13 @@ impl Services {
         actor: &Actor,
     ) -> Result<(Vec<String>, Vec<String>), ServiceError> {
         actor.require(Function::CompaniesView)?;
+        let scope = CompanyQuery {
+            scope_path: actor.scope_path.clone(),
+            scope_group: actor.group_company_id,
+            ..CompanyQuery::default()
+        };
         let mut conn = self.store.reader().await?;
-        Ok(companies::distinct_regions(&mut conn, &actor.scope_path).await?)
+        Ok(companies::distinct_regions(&mut conn, self.store.backend(), &scope).await?)
     }
 
     pub async fn company_create(
@@ -197,13 +206,29 @@ impl Services {
         actor: &Actor,
         raw: RawCompany,
     ) -> Result<CompanyRecord, ServiceError> {
+        self.company_create_with(actor, raw, None).await
+    }
+
+    /// Creates a company with the flags that travel beside the
+    /// [`RawCompany`]: `is_group_company` (M5; absent means false).
+    pub async fn company_create_with(
+        &self,
+        actor: &Actor,
+        raw: RawCompany,
+        is_group_company: Option<bool>,
+    ) -> Result<CompanyRecord, ServiceError> {
         actor.require(Function::CompaniesCreate)?;
         let mut draft = CompanyDraft::parse(&raw).map_err(ServiceError::Validation)?;
         let mut tx = self.store.begin().await?;
         let parent_id = draft.parent_id.unwrap_or(actor.company_id);
         let parent = checked_parent(&mut tx, actor, parent_id, draft.is_reseller).await?;
         draft.parent_id = Some(parent.id);
-        let fields = fields_from(&draft, raw.sign_in(), false);
+        let fields = fields_from(
+            &draft,
+            raw.sign_in(),
+            false,
+            is_group_company.unwrap_or(false),
+        );
         let id = companies::insert(&mut tx, &fields, &parent.path, now_ms())
             .await
             .map_err(unique_to_field)?;
@@ -235,6 +260,22 @@ impl Services {
         expected_version: Option<i64>,
         raw: RawCompany,
     ) -> Result<CompanyRecord, ServiceError> {
+        self.company_update_with(actor, id, expected_version, raw, None)
+            .await
+    }
+
+    /// [`Self::company_update`] with the flags that travel beside the
+    /// [`RawCompany`]: `is_group_company` (M5). `None` keeps the stored
+    /// value, so a form without the flag never clears it. The flag can be
+    /// removed only from a company that links no clients.
+    pub async fn company_update_with(
+        &self,
+        actor: &Actor,
+        id: i64,
+        expected_version: Option<i64>,
+        raw: RawCompany,
+        is_group_company: Option<bool>,
+    ) -> Result<CompanyRecord, ServiceError> {
         actor.require(Function::CompaniesEdit)?;
         let mut tx = self.store.begin().await?;
         let current = company_in_scope(&mut tx, actor, id).await?;
@@ -263,6 +304,19 @@ impl Services {
             current.children_count,
         )
         .map_err(|code| field_error("is_reseller", code))?;
+        // A shared INN is what entitles a group to its clients (M5), so a
+        // group admin may not change their own group's INNs: the company
+        // that administers the group sets them.
+        if actor.group_company_id == Some(current.id) {
+            let mut stored = current.fields.inns.clone();
+            let mut given: Vec<String> =
+                draft.inns.iter().map(|i| i.as_str().to_string()).collect();
+            stored.sort();
+            given.sort();
+            if stored != given {
+                return Err(field_error("inns", "group.inns_locked"));
+            }
+        }
         let mut new_path = None;
         let mut draft = draft;
         if !current.fields.is_provider {
@@ -285,7 +339,21 @@ impl Services {
                 new_path = Some(format!("{}{}/", parent.path, current.id));
             }
         }
-        let fields = fields_from(&draft, raw.sign_in(), current.fields.is_provider);
+        // The provider is the root of the tree, not a group of clients.
+        let is_group_company = !current.fields.is_provider
+            && is_group_company.unwrap_or(current.fields.is_group_company);
+        if current.fields.is_group_company
+            && !is_group_company
+            && group_links::count_for_group(&mut tx, id).await? > 0
+        {
+            return Err(field_error("is_group_company", "group.has_links"));
+        }
+        let fields = fields_from(
+            &draft,
+            raw.sign_in(),
+            current.fields.is_provider,
+            is_group_company,
+        );
         let now = now_ms();
         if !companies::update(&mut tx, id, current.version, &fields, now)
             .await

@@ -197,7 +197,7 @@ impl Generator {
             if make_reseller {
                 self.resellers.push((id, path.clone()));
             }
-            rows.push((id, path, fields_from(&draft, raw.sign_in(), false)));
+            rows.push((id, path, fields_from(&draft, raw.sign_in(), false, false)));
         }
         Ok(rows)
     }

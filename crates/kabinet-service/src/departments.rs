@@ -191,14 +191,22 @@ pub struct EffectiveRights {
 }
 
 /// The grants of a person from the database: full access, or the union of
-/// their departments' rights and their extra rights.
+/// their departments' rights and their extra rights (nothing for a client
+/// user without the admin-cabinet flag).
 pub(crate) async fn grants_of(
     conn: &mut AnyConnection,
-    user_id: i64,
-    full_access: bool,
+    user: &users::UserRecord,
 ) -> Result<Grants, ServiceError> {
-    if full_access {
+    let user_id = user.id;
+    if user.full_access {
         return Ok(Grants::full());
+    }
+    // C7: a user of a client company (not the provider) without "may open
+    // the admin cabinet" manages nothing but their own sign-in, whatever
+    // else was granted. Account and group admins are admins by their kind.
+    let in_client_company = user.company_path.matches('/').count() > 2;
+    if in_client_company && user.kind == "client_user" && !user.card.may_open_admin_cabinet {
+        return Ok(Grants::default().with(Function::ApiTokensOwn));
     }
     let of_departments = departments::of_user(conn, user_id).await?;
     let rights: Vec<DepartmentRights> = of_departments

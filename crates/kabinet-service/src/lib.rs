@@ -7,6 +7,7 @@ pub mod auth;
 pub mod companies;
 pub mod demo;
 pub mod departments;
+pub mod groups;
 pub mod messages;
 pub mod passkeys;
 pub mod users;
@@ -67,6 +68,13 @@ pub struct Actor {
     pub company_name: String,
     /// The tree path of the actor's company: the actor sees this subtree.
     pub scope_path: String,
+    /// For a group admin whose home company is a group company (M1, M5):
+    /// that company. The actor then also sees the clients linked to it.
+    pub group_company_id: Option<i64>,
+    /// Tree paths of the clients linked to `group_company_id`, read with the
+    /// actor on every request (an unlink applies to the next one). The
+    /// actor sees each of them and its subtree, as for a home company.
+    pub linked_paths: Vec<String>,
     pub grants: Grants,
     pub ip: Option<String>,
     /// Set when a person acts inside another company's cabinet (M4, X10).
@@ -92,9 +100,16 @@ impl Actor {
         !self.must_change_password && self.grants.allows(function)
     }
 
-    /// Whether a company at `path` lies in the actor's scope.
+    /// Whether a company at `path` lies in the actor's scope: the home
+    /// company's subtree and, for a group admin, the linked clients'
+    /// subtrees. List queries say the same in SQL
+    /// (`CompanyQuery::scope_group`).
     pub fn sees(&self, path: &str) -> bool {
         path.starts_with(&self.scope_path)
+            || self
+                .linked_paths
+                .iter()
+                .any(|linked| path.starts_with(linked.as_str()))
     }
 }
 
@@ -136,4 +151,13 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Actor {
+    /// Whether the actor works in the root of the tree (the provider), whose
+    /// scope is everything: tenant-wide things (the whole audit log, the
+    /// outbox) are theirs alone.
+    pub fn at_root(&self) -> bool {
+        self.scope_path.matches('/').count() <= 2
+    }
 }

@@ -337,6 +337,10 @@ impl Services {
         offset: i64,
     ) -> Result<(Vec<OutboxEntry>, i64), ServiceError> {
         actor.require(Function::OutboxView)?;
+        // The outbox holds every tenant's messages: the provider's people only.
+        if !actor.at_root() {
+            return Err(ServiceError::Forbidden(Function::OutboxView));
+        }
         let mut conn = self.store.reader().await?;
         Ok(outbox::list(&mut conn, topic_prefix, limit.clamp(1, 500), offset.max(0)).await?)
     }
@@ -349,6 +353,9 @@ impl Services {
         origin: &Origin,
     ) -> Result<OutboxEntry, ServiceError> {
         actor.require(Function::OutboxRetry)?;
+        if !actor.at_root() {
+            return Err(ServiceError::Forbidden(Function::OutboxRetry));
+        }
         let mut tx = self.store.begin().await?;
         let before = outbox::get(&mut tx, id)
             .await?

@@ -145,6 +145,7 @@ impl Services {
     ) -> Result<(Vec<UserRecord>, i64), ServiceError> {
         actor.require(Function::UsersView)?;
         query.scope_path = actor.scope_path.clone();
+        query.scope_group = actor.group_company_id;
         query.limit = query.limit.clamp(1, 500);
         query.offset = query.offset.max(0);
         let mut conn = self.store.reader().await?;

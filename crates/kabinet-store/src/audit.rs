@@ -50,6 +50,9 @@ pub struct AuditQuery {
     pub actor_login: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// Only entries about companies, people and departments in this
+    /// subtree (a client's own admins); none: everything (the provider).
+    pub scope_path: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -90,6 +93,27 @@ fn push_filters(sql: &mut Sql, query: &AuditQuery) {
     }
     if let Some(until) = query.until {
         sql.push(" AND at < ").bind(until);
+    }
+    if let Some(scope) = &query.scope_path {
+        let pattern = format!("{scope}%");
+        sql.push(
+            " AND ((entity_type = 'company' AND EXISTS (SELECT 1 FROM companies sc \
+             WHERE CAST(sc.id AS TEXT) = audit_log.entity_id AND sc.path LIKE ",
+        )
+        .bind(pattern.clone())
+        .push(
+            ")) OR (entity_type = 'user' AND EXISTS (SELECT 1 FROM users su \
+             JOIN companies sc ON sc.id = su.company_id \
+             WHERE CAST(su.id AS TEXT) = audit_log.entity_id AND sc.path LIKE ",
+        )
+        .bind(pattern.clone())
+        .push(
+            ")) OR (entity_type = 'department' AND EXISTS (SELECT 1 FROM departments sd \
+             JOIN companies sc ON sc.id = sd.company_id \
+             WHERE CAST(sd.id AS TEXT) = audit_log.entity_id AND sc.path LIKE ",
+        )
+        .bind(pattern)
+        .push(")))");
     }
 }
 

@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError};
+use crate::group_links::push_linked_subtrees;
 
 /// The stored fields of a company card (what a create or an edit writes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub struct CompanyFields {
     pub sms_second_factor: bool,
     pub email_is_login: bool,
     pub password_in_email: bool,
+    /// A group company links client companies that share its INN (M5).
+    pub is_group_company: bool,
     pub search_text: String,
 }
 
@@ -64,7 +67,7 @@ const COLUMNS: &str = "c.id, c.path, c.parent_id, c.is_provider, c.name, c.name_
      c.bank, c.correspondent_account, c.settlement_account, c.legal_address, c.postal_address, c.email, \
      c.phone, c.timezone, c.max_dialogs_per_operator, c.tariff, c.is_reseller, c.credit_limit, \
      c.balance_threshold, c.fz230_enabled, c.sms_second_factor, c.email_is_login, \
-     c.password_in_email, c.version, c.created_at, c.updated_at, c.deleted_at, \
+     c.password_in_email, c.is_group_company, c.version, c.created_at, c.updated_at, c.deleted_at, \
      c.deletion_id, c.search_text, \
      c.children_count";
 
@@ -116,6 +119,7 @@ fn record_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
             sms_second_factor: flag(row, "sms_second_factor")?,
             email_is_login: flag(row, "email_is_login")?,
             password_in_email: flag(row, "password_in_email")?,
+            is_group_company: flag(row, "is_group_company")?,
             search_text: col(row, "search_text")?,
         },
     })
@@ -162,6 +166,7 @@ fn bind_fields(sql: &mut Sql, f: &CompanyFields) {
         f.sms_second_factor.into(),
         f.email_is_login.into(),
         f.password_in_email.into(),
+        f.is_group_company.into(),
         f.search_text.clone().into(),
     ];
     for (index, value) in values.into_iter().enumerate() {
@@ -172,7 +177,7 @@ fn bind_fields(sql: &mut Sql, f: &CompanyFields) {
     }
 }
 
-const WRITABLE: [&str; 34] = [
+const WRITABLE: [&str; 35] = [
     "parent_id",
     "is_provider",
     "name",
@@ -206,6 +211,7 @@ const WRITABLE: [&str; 34] = [
     "sms_second_factor",
     "email_is_login",
     "password_in_email",
+    "is_group_company",
     "search_text",
 ];
 
@@ -468,6 +474,7 @@ pub async fn purge_deleted_before(
                 "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM users WHERE company_id = $1",
+                "DELETE FROM group_links WHERE group_company_id = $1 OR client_company_id = $1",
             ] {
                 sqlx::query(statement).bind(id).execute(&mut *conn).await?;
             }
@@ -565,6 +572,13 @@ pub struct CompanyQuery {
     pub macroregion: Option<String>,
     pub is_reseller: Option<bool>,
     pub parent_id: Option<i64>,
+    /// Widens the scope by the clients linked to this group company and
+    /// their subtrees (a group admin's scope, M1); set by the use case.
+    pub scope_group: Option<i64>,
+    /// Only the clients linked to this group company (M5).
+    pub linked_to: Option<i64>,
+    /// Only companies with this multichannel number (E.164).
+    pub multichannel_number: Option<String>,
     pub deleted: DeletedFilter,
     pub sort: CompanySort,
     pub descending: bool,
@@ -577,16 +591,30 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
     // row, and a range over all of them would only make the planner walk
     // the path index, so it adds no condition.
     // An empty scope sees nothing: a scope is never "everything" by mistake.
+    // A group admin's scope adds the subtrees of the linked clients.
     let (low, high) = subtree_bounds(&query.scope_path);
     if query.scope_path.is_empty() {
         sql.push(" WHERE 1 = 0");
     } else if query.scope_path.matches('/').count() > 2 {
-        sql.push(" WHERE c.path >= ")
+        sql.push(" WHERE (c.path >= ")
             .bind(low)
             .push(" AND c.path < ")
             .bind(high);
+        if let Some(group_id) = query.scope_group {
+            push_linked_subtrees(sql, "c.id", group_id);
+        }
+        sql.push(")");
     } else {
         sql.push(" WHERE 1 = 1");
+    }
+    if let Some(group_id) = query.linked_to {
+        sql.push(" AND c.id IN (SELECT gl.client_company_id FROM group_links gl WHERE gl.group_company_id = ")
+            .bind(group_id)
+            .push(")");
+    }
+    if let Some(number) = &query.multichannel_number {
+        sql.push(" AND c.multichannel_number = ")
+            .bind(number.clone());
     }
     push_text_search(sql, backend, "c", "companies_fts", &query.words, query.id);
     if let Some(region) = &query.region {
@@ -635,21 +663,26 @@ pub async fn list(
     Ok((items, total))
 }
 
-/// Distinct non-empty values of a column in scope, for filter drop-downs.
+/// Distinct non-empty regions and macroregions of the live companies that
+/// `scope` selects (its scope and filters; its paging is ignored), for
+/// filter drop-downs.
 pub async fn distinct_regions(
     conn: &mut AnyConnection,
-    scope_path: &str,
+    backend: Backend,
+    scope: &CompanyQuery,
 ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let scope = CompanyQuery {
+        region: None,
+        macroregion: None,
+        deleted: DeletedFilter::Hide,
+        ..scope.clone()
+    };
     let mut lists = Vec::new();
     for column in ["region", "macroregion"] {
-        let sql = format!(
-            "SELECT DISTINCT {column} AS v FROM companies WHERE path >= $1 AND path < $2 AND {column} IS NOT NULL AND deleted_at IS NULL ORDER BY v LIMIT 500"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(subtree_bounds(scope_path).0)
-            .bind(subtree_bounds(scope_path).1)
-            .fetch_all(&mut *conn)
-            .await?;
+        let mut sql = Sql::new(&format!("SELECT DISTINCT c.{column} AS v FROM companies c"));
+        push_filters(&mut sql, &scope, backend);
+        sql.push(&format!(" AND c.{column} IS NOT NULL ORDER BY v LIMIT 500"));
+        let rows = sql.query().fetch_all(&mut *conn).await?;
         lists.push(
             rows.iter()
                 .map(|r| col::<String>(r, "v"))

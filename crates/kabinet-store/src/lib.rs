@@ -8,6 +8,7 @@ pub mod audit;
 pub mod companies;
 mod db;
 pub mod departments;
+pub mod group_links;
 pub mod migrate;
 pub mod outbox;
 pub mod passkeys;

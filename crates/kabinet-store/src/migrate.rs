@@ -76,6 +76,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_departments.sql"),
         postgres: include_str!("../migrations/postgres/0011_departments.sql"),
     },
+    Migration {
+        version: 12,
+        name: "group_links",
+        sqlite: include_str!("../migrations/sqlite/0012_group_links.sql"),
+        postgres: include_str!("../migrations/postgres/0012_group_links.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -444,6 +444,9 @@ impl UserSort {
 pub struct UserQuery {
     /// Only users of companies in this subtree.
     pub scope_path: String,
+    /// Widens the scope by the clients linked to this group company (a
+    /// group admin's scope, M1); set by the use case.
+    pub scope_group: Option<i64>,
     pub words: Vec<String>,
     pub id: Option<i64>,
     pub company_id: Option<i64>,
@@ -461,10 +464,14 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
     if query.scope_path.is_empty() {
         sql.push(" WHERE 1 = 0");
     } else {
-        sql.push(" WHERE c.path >= ")
+        sql.push(" WHERE (c.path >= ")
             .bind(low)
             .push(" AND c.path < ")
             .bind(high);
+        if let Some(group_id) = query.scope_group {
+            crate::group_links::push_linked_subtrees(sql, "c.id", group_id);
+        }
+        sql.push(")");
     }
     push_text_search(sql, backend, "u", "users_fts", &query.words, query.id);
     if let Some(company_id) = query.company_id {

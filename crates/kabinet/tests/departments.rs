@@ -374,7 +374,17 @@ async fn a_department_card_is_validated_versioned_and_scoped() {
     // Another tenant sees nothing of it.
     let client = app.create_company(company("Other Tenant")).await;
     let client_id = client["id"].as_i64().unwrap();
-    let outsider = person(&app, "outsider", Some(client_id)).await;
+    // An admin of the client company (C7: the flag lets them manage it).
+    let outsider = app
+        .post(
+            "/api/v1/users",
+            &json!({"login": "outsider", "first_name": "Чужой", "last_name": "Админ", "company_id": client_id,
+                    "password": PASSWORD, "may_open_admin_cabinet": true}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
     let outsider_dept = app
         .post(
             "/api/v1/departments",
