@@ -285,7 +285,14 @@ async fn nobody_reaches_another_tenants_data_through_any_route() {
             }
         }
     }
-    println!("access matrix: {cells} cells, {} failed", failures.len());
+    // Written past the test harness's capture, so every run shows the count.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "access matrix ({:?}): {cells} cells, {} failed",
+        kabinet_testkit::TestBackend::from_env(),
+        failures.len()
+    );
     assert!(
         failures.is_empty(),
         "{} of {cells} cells failed:\n{}",
