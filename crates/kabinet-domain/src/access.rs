@@ -381,6 +381,28 @@ impl Grants {
         self.full_access || self.functions.contains(function)
     }
 
+    /// What a person may do inside a client's cabinet (M4): the
+    /// intersection of their own rights and what the client's admin may do
+    /// (everything but the provider's own functions: the outbox and entering
+    /// further); read-only keeps the viewing functions alone. Never more.
+    pub fn narrowed_for_client(self, read_only: bool) -> Grants {
+        let ceiling = FunctionSet::of(Function::ALL.into_iter().filter(|f| {
+            !matches!(
+                f,
+                Function::OutboxView | Function::OutboxRetry | Function::CompaniesEnter
+            ) && (!read_only || f.key().ends_with(".view"))
+        }));
+        let own = if self.full_access {
+            FunctionSet::all()
+        } else {
+            self.functions
+        };
+        Grants {
+            full_access: false,
+            functions: FunctionSet(own.0 & ceiling.0),
+        }
+    }
+
     /// Adds functions everyone has (their own tokens).
     pub fn with(mut self, function: Function) -> Self {
         self.functions.insert(function);
@@ -454,6 +476,32 @@ mod tests {
             vec!["companies", "companies.view", "users.edit"]
         );
         assert!(DepartmentRights::default().effective().is_empty());
+    }
+
+    #[test]
+    fn inside_a_client_one_never_has_more_than_one_had() {
+        let full = Grants::full().narrowed_for_client(false);
+        assert!(full.allows(Function::CompaniesEdit));
+        assert!(!full.allows(Function::OutboxView), "the provider's own");
+        assert!(
+            !full.allows(Function::CompaniesEnter),
+            "no entering further"
+        );
+        assert!(!full.full_access);
+        let read_only = Grants::full().narrowed_for_client(true);
+        assert!(read_only.allows(Function::CompaniesView));
+        assert!(read_only.allows(Function::AuditView));
+        assert!(!read_only.allows(Function::CompaniesEdit));
+        let viewer = Grants {
+            full_access: false,
+            functions: FunctionSet::of([Function::CompaniesView, Function::CompaniesEnter]),
+        }
+        .narrowed_for_client(false);
+        assert!(viewer.allows(Function::CompaniesView));
+        assert!(
+            !viewer.allows(Function::CompaniesEdit),
+            "an intersection, not a union"
+        );
     }
 
     #[test]

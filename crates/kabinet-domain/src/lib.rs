@@ -10,6 +10,7 @@ pub mod company;
 pub mod error;
 pub mod ip_rules;
 pub mod money;
+pub mod registration;
 pub mod requisites;
 pub mod text;
 pub mod throttle;

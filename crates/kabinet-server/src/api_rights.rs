@@ -314,3 +314,73 @@ pub async fn user_extra_rights_put(
         .map_err(service_error(ctx.lang))?;
     Ok(Json(effective_json(&rights)))
 }
+
+// ---------------------------------------------------------------------------
+// Entering a client (M4).
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterInput {
+    reason: String,
+    #[serde(default)]
+    minutes: Option<i64>,
+    #[serde(default)]
+    read_only: bool,
+}
+
+/// `POST /api/v1/companies/{id}/enter`: the act-as credential, once.
+pub async fn company_enter(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input: EnterInput = json_body(&body)?;
+    let (token, until) = state
+        .services
+        .enter_company(
+            &ctx.actor,
+            id,
+            &input.reason,
+            input.minutes.unwrap_or(30),
+            input.read_only,
+        )
+        .await
+        .map_err(service_error(ctx.lang))?;
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({
+            "token": token,
+            "company_id": id,
+            "expires_at": kabinet_api::format_time(until),
+            "read_only": input.read_only,
+        })),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// `DELETE /api/v1/acting`: the act-as credential in use stops working.
+pub async fn acting_end(
+    State(state): State<AppState>,
+    ctx: ApiCtx,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let secret = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    state
+        .services
+        .leave_company(&ctx.actor, &secret)
+        .await
+        .map_err(service_error(ctx.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -157,6 +157,8 @@ pub struct Frame {
     pub can_companies: bool,
     pub can_users: bool,
     pub can_departments: bool,
+    /// Inside a client's cabinet: the banner's company, end time and mode.
+    pub acting: Option<(String, String, bool)>,
     pub flash: Option<String>,
     pub signed_in: bool,
 }
@@ -176,12 +178,17 @@ impl Frame {
             can_companies: ctx.actor.can(Function::CompaniesView),
             can_users: ctx.actor.can(Function::UsersView),
             can_departments: ctx.actor.can(Function::DepartmentsView),
+            acting: ctx
+                .actor
+                .acting
+                .as_ref()
+                .map(|a| (a.company_name.clone(), short_time(a.until), a.read_only)),
             flash: None,
             signed_in: true,
         }
     }
 
-    fn anonymous(lang: Lang, title_key: &str, path: &str) -> Self {
+    pub(crate) fn anonymous(lang: Lang, title_key: &str, path: &str) -> Self {
         Frame {
             lang,
             title: message(lang, title_key).to_string(),
@@ -195,6 +202,7 @@ impl Frame {
             can_companies: false,
             can_users: false,
             can_departments: false,
+            acting: None,
             flash: None,
             signed_in: false,
         }
@@ -1124,12 +1132,16 @@ struct CompanyPage {
     name: String,
     deleted: bool,
     is_provider: bool,
+    /// A reseller: its registration link (T8) is one click away.
+    is_reseller: bool,
     children_count: i64,
     sections: Vec<CardSection>,
     can_edit: bool,
     can_delete: bool,
     can_restore: bool,
     can_audit: bool,
+    /// "Enter the cabinet" (M4): allowed, another company, not inside one.
+    can_enter: bool,
     /// The Employees tab (C7, T7) when chosen and the person may see people.
     tab: String,
     can_people: bool,
@@ -1215,12 +1227,17 @@ async fn company_page(
         id,
         deleted: dto.deleted_at.is_some(),
         is_provider: dto.is_provider,
+        is_reseller: dto.is_reseller,
         children_count: dto.children_count,
         sections: card_sections(ctx.lang, &dto),
         name: dto.name,
         can_edit: ctx.actor.can(Function::CompaniesEdit),
         can_delete: ctx.actor.can(Function::CompaniesDelete) && id != ctx.actor.company_id,
         can_restore: ctx.actor.can(Function::CompaniesRestore),
+        can_enter: ctx.actor.can(Function::CompaniesEnter)
+            && id != ctx.actor.company_id
+            && ctx.actor.acting.is_none()
+            && dto.deleted_at.is_none(),
         can_audit: ctx.actor.can(Function::AuditView),
     };
     render(&page)

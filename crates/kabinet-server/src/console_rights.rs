@@ -39,6 +39,8 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}/rights",
             get(user_rights_page).post(user_rights_submit),
         )
+        .route("/companies/{id}/enter", get(enter_page).post(enter_submit))
+        .route("/enter/leave", post(leave_submit))
 }
 
 fn name(lang: Lang, ru: &str, en: &str) -> String {
@@ -867,4 +869,149 @@ async fn user_rights_submit(
             None => error_page(&ctx, error),
         },
     }
+}
+
+// ---------------------------------------------------------------------------
+// Entering a client's cabinet (M4).
+
+#[derive(Template)]
+#[template(path = "company_enter.html")]
+struct EnterPage {
+    m: Frame,
+    id: i64,
+    company: String,
+    reason: String,
+    minutes: i64,
+    read_only: bool,
+    errors: Vec<(String, String)>,
+}
+
+async fn enter_page(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(error) = ctx.actor.require(Function::CompaniesEnter) {
+        return error_page(&ctx, error);
+    }
+    match state.services.company_get(&ctx.actor, id).await {
+        Ok(company) => render(&EnterPage {
+            m: Frame::new(&ctx, "companies", "acting.enter"),
+            id,
+            company: company.fields.name,
+            reason: String::new(),
+            minutes: 30,
+            read_only: false,
+            errors: Vec::new(),
+        }),
+        Err(error) => error_page(&ctx, error),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EnterForm {
+    csrf: String,
+    reason: String,
+    minutes: i64,
+    read_only: Option<String>,
+}
+
+async fn enter_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    Path(id): Path<i64>,
+    Form(form): Form<EnterForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let read_only = form.read_only.is_some();
+    match state
+        .services
+        .enter_company(&ctx.actor, id, &form.reason, form.minutes, read_only)
+        .await
+    {
+        Ok((secret, until)) => {
+            let seconds = ((until - kabinet_service::now_ms()) / 1000).max(1);
+            let mut response = Redirect::to(&format!("/companies/{id}")).into_response();
+            if let Ok(value) = axum::http::HeaderValue::from_str(&crate::extract::set_cookie(
+                crate::extract::ACT_COOKIE,
+                &secret,
+                Some(seconds),
+                true,
+                state.http.secure_cookies,
+            )) {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(error) => match problems(ctx.lang, &error) {
+            Some(list) => {
+                let company = state
+                    .services
+                    .company_get(&ctx.actor, id)
+                    .await
+                    .map(|c| c.fields.name)
+                    .unwrap_or_default();
+                let mut response = render(&EnterPage {
+                    m: Frame::new(&ctx, "companies", "acting.enter"),
+                    id,
+                    company,
+                    reason: form.reason.clone(),
+                    minutes: form.minutes,
+                    read_only,
+                    errors: list,
+                });
+                *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+                response
+            }
+            None => error_page(&ctx, error),
+        },
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct LeaveForm {
+    csrf: String,
+}
+
+/// "Back to the list": leaves the client, forgets the cookie, and returns
+/// to the person's own list of companies.
+async fn leave_submit(
+    State(state): State<AppState>,
+    ctx: ConsoleCtx,
+    parts: axum::http::request::Parts,
+    Form(form): Form<LeaveForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &ctx.csrf) {
+        return csrf_failed(&ctx);
+    }
+    let secret = crate::extract::cookie(&parts, crate::extract::ACT_COOKIE).unwrap_or_default();
+    let target = match &ctx.actor.acting {
+        Some(acting) => {
+            let company = acting.company_id;
+            match state.services.leave_company(&ctx.actor, &secret).await {
+                Ok(_) => format!("/companies/{company}?flash=flash.left"),
+                Err(error) => return error_page(&ctx, error),
+            }
+        }
+        None => "/companies".to_string(),
+    };
+    let mut response = Redirect::to(&target).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&crate::extract::set_cookie(
+        crate::extract::ACT_COOKIE,
+        "",
+        Some(0),
+        true,
+        state.http.secure_cookies,
+    )) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }

@@ -16,6 +16,8 @@ use crate::AppState;
 pub const SESSION_COOKIE: &str = "kabinet_session";
 pub const LANG_COOKIE: &str = "kabinet_lang";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The console's act-as credential while inside a client's cabinet (M4).
+pub const ACT_COOKIE: &str = "kabinet_act";
 
 /// The value of a cookie from the request, if present.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
@@ -268,13 +270,24 @@ impl FromRequestParts<AppState> for ConsoleCtx {
             {
                 Err(ToLogin::Landing(GROUP_LANDING))
             }
-            Ok((actor, csrf)) => Ok(ConsoleCtx {
-                actor,
-                lang,
-                csrf,
-                session_secret: secret,
-                path,
-            }),
+            Ok((actor, csrf)) => {
+                // Inside a client's cabinet (M4): the act-as cookie narrows
+                // the actor; an expired or ended one is simply ignored.
+                let actor = match cookie(parts, ACT_COOKIE) {
+                    Some(act) => match state.services.act_as(actor.clone(), &act).await {
+                        Ok(inside) => inside,
+                        Err(_) => actor,
+                    },
+                    None => actor,
+                };
+                Ok(ConsoleCtx {
+                    actor,
+                    lang,
+                    csrf,
+                    session_secret: secret,
+                    path,
+                })
+            }
             Err(_) => Err(ToLogin::SignIn(path)),
         }
     }

@@ -9,9 +9,11 @@ pub mod access;
 mod api;
 mod api_factors;
 mod api_groups;
+mod api_registration;
 mod api_rights;
 mod console;
 mod console_groups;
+mod console_registration;
 mod console_rights;
 mod console_users;
 mod error;
@@ -104,6 +106,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/passkey", post(api_factors::passkey_sign_in))
         .route("/auth/pin", post(api_factors::pin_sign_in))
         .route("/permissions", get(api_rights::permissions))
+        .route("/companies/{id}/enter", post(api_rights::company_enter))
+        .route("/acting", delete(api_rights::acting_end))
         .route(
             "/departments",
             get(api_rights::departments_list).post(api_rights::departments_create),
@@ -154,6 +158,13 @@ pub fn router(state: AppState) -> Router {
             "/companies/{id}/links/{client_id}",
             delete(api_groups::links_delete),
         )
+        .route(
+            "/companies/{id}/registration-link",
+            get(api_registration::link_get)
+                .post(api_registration::link_create)
+                .delete(api_registration::link_delete),
+        )
+        .route("/register", post(api_registration::register))
         .route("/users", get(api::users_list).post(api::users_create))
         .route(
             "/users/{id}",
@@ -199,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console::routes())
         .merge(console_users::routes())
         .merge(console_groups::routes())
+        .merge(console_registration::routes())
         .merge(console_rights::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

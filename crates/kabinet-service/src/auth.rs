@@ -925,7 +925,7 @@ impl Services {
 
     /// Loads the person behind a live user id, checking that they and their
     /// company are still active.
-    async fn actor_for_user(
+    pub(crate) async fn actor_for_user(
         &self,
         conn: &mut AnyConnection,
         user_id: i64,
@@ -959,6 +959,7 @@ impl Services {
             grants,
             ip: origin.ip.clone(),
             on_behalf_of: None,
+            acting: None,
             must_change_password: user.card.must_change_password,
         };
         Ok((actor, user))
@@ -1031,6 +1032,9 @@ impl Services {
         token: &str,
         origin: &Origin,
     ) -> Result<Actor, ServiceError> {
+        if token.starts_with(crate::acting::ACT_PREFIX) {
+            return self.authenticate_act_as(token, origin).await;
+        }
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(ServiceError::Unauthenticated);
         }

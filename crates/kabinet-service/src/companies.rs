@@ -1,5 +1,7 @@
 //! Company use cases: create, read, edit, delete, restore, list, purge.
 
+pub mod registration;
+
 use kabinet_api::CompanyDto;
 use kabinet_domain::access::Function;
 use kabinet_domain::company::{
@@ -130,14 +132,19 @@ pub(crate) async fn company_in_scope(
 }
 
 /// Checks the parent a company is placed under, returning its record.
+/// The parent a company is placed under, checked against the tree rules.
+/// A new parent must lie in the actor's scope; the company's current parent
+/// need not (a client's admin edits their own card, whose parent is above
+/// them).
 async fn checked_parent(
     conn: &mut AnyConnection,
     actor: &Actor,
     parent_id: i64,
     child_is_reseller: bool,
+    is_current: bool,
 ) -> Result<CompanyRecord, ServiceError> {
     let parent = match companies::get(conn, parent_id).await? {
-        Some(p) if actor.sees(&p.path) && p.deleted_at.is_none() => p,
+        Some(p) if (is_current || actor.sees(&p.path)) && p.deleted_at.is_none() => p,
         _ => return Err(field_error("parent_id", "parent.not_found")),
     };
     let facts = ParentFacts {
@@ -221,7 +228,7 @@ impl Services {
         let mut draft = CompanyDraft::parse(&raw).map_err(ServiceError::Validation)?;
         let mut tx = self.store.begin().await?;
         let parent_id = draft.parent_id.unwrap_or(actor.company_id);
-        let parent = checked_parent(&mut tx, actor, parent_id, draft.is_reseller).await?;
+        let parent = checked_parent(&mut tx, actor, parent_id, draft.is_reseller, false).await?;
         draft.parent_id = Some(parent.id);
         let fields = fields_from(
             &draft,
@@ -325,7 +332,9 @@ impl Services {
                 .or(current.fields.parent_id)
                 .ok_or(ServiceError::NotFound)?;
             draft.parent_id = Some(parent_id);
-            let parent = checked_parent(&mut tx, actor, parent_id, draft.is_reseller).await?;
+            let is_current = Some(parent_id) == current.fields.parent_id;
+            let parent =
+                checked_parent(&mut tx, actor, parent_id, draft.is_reseller, is_current).await?;
             if parent.path.starts_with(&current.path) {
                 return Err(field_error("parent_id", "parent.cycle"));
             }
@@ -538,7 +547,9 @@ impl Services {
             audit_store::insert(&mut tx, &entry).await?;
         }
         let purged = companies::purge_deleted_before(&mut tx, cutoff).await?;
-        kabinet_store::throttle::prune(&mut tx, now - kabinet_domain::throttle::WINDOW_MS).await?;
+        // Sign-in failures count for 15 minutes, registrations for an hour (T8).
+        let keep = kabinet_domain::throttle::WINDOW_MS.max(kabinet_domain::registration::WINDOW_MS);
+        kabinet_store::throttle::prune(&mut tx, now - keep).await?;
         for id in &purged {
             let entry = kabinet_store::audit::AuditEntry {
                 at: now,

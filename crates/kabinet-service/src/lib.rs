@@ -2,6 +2,7 @@
 //! audit record and its outbox event in one transaction; the actor is always
 //! the first parameter.
 
+pub mod acting;
 pub mod audit;
 pub mod auth;
 pub mod companies;
@@ -79,9 +80,23 @@ pub struct Actor {
     pub ip: Option<String>,
     /// Set when a person acts inside another company's cabinet (M4, X10).
     pub on_behalf_of: Option<String>,
+    /// The details of that, for the console's banner.
+    pub acting: Option<Acting>,
     /// A person signed in with a generated password may do nothing but
     /// change it.
     pub must_change_password: bool,
+}
+
+/// A person acting inside a client's cabinet (M4).
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub company_id: i64,
+    pub company_name: String,
+    /// The person's own company, where "back to the list" returns.
+    pub home_company_id: i64,
+    pub until: i64,
+    pub read_only: bool,
+    pub reason: String,
 }
 
 impl Actor {

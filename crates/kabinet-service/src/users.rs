@@ -16,7 +16,7 @@ use crate::audit::record;
 use crate::auth::{check_new_password, generate_password, hash_password, random_secret};
 use crate::{now_ms, Actor, ServiceError, Services};
 
-fn snapshot(record: &UserRecord) -> serde_json::Value {
+pub(crate) fn snapshot(record: &UserRecord) -> serde_json::Value {
     serde_json::to_value(UserDto::from(record)).unwrap_or(serde_json::Value::Null)
 }
 
@@ -26,7 +26,7 @@ fn field_error(field: &str, code: &'static str) -> ServiceError {
 
 /// Maps a taken login to the field the person typed it in: the e-mail where
 /// the e-mail is the login.
-fn unique_to_field(error: StoreError, email_is_login: bool) -> ServiceError {
+pub(crate) fn unique_to_field(error: StoreError, email_is_login: bool) -> ServiceError {
     match &error {
         StoreError::Unique(name) if name.contains("login") && email_is_login => {
             field_error("email", "email.login_taken")
@@ -45,7 +45,7 @@ fn sign_in_of(company: &CompanyRecord) -> SignInSettings {
     }
 }
 
-fn fields_from(draft: &UserDraft, company_id: i64) -> UserFields {
+pub(crate) fn fields_from(draft: &UserDraft, company_id: i64) -> UserFields {
     UserFields {
         company_id,
         login: draft.login.as_str().to_string(),
@@ -95,7 +95,7 @@ async fn home_company(
     }
 }
 
-async fn emit(
+pub(crate) async fn emit(
     conn: &mut AnyConnection,
     topic: &str,
     user: &UserRecord,

@@ -471,10 +471,12 @@ pub async fn purge_deleted_before(
                 "DELETE FROM department_members WHERE department_id IN (SELECT id FROM departments WHERE company_id = $1)",
                 "DELETE FROM department_rights WHERE department_id IN (SELECT id FROM departments WHERE company_id = $1)",
                 "DELETE FROM departments WHERE company_id = $1",
+                "DELETE FROM act_as_grants WHERE company_id = $1 OR user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE company_id = $1)",
                 "DELETE FROM users WHERE company_id = $1",
                 "DELETE FROM group_links WHERE group_company_id = $1 OR client_company_id = $1",
+                "DELETE FROM registration_links WHERE company_id = $1",
             ] {
                 sqlx::query(statement).bind(id).execute(&mut *conn).await?;
             }

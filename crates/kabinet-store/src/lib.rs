@@ -4,6 +4,7 @@
 //! placeholders, which both drivers accept, and the few dialect differences
 //! (the substring index, schema DDL) are chosen in one place by [`Backend`].
 
+pub mod act_as;
 pub mod audit;
 pub mod companies;
 mod db;
@@ -12,6 +13,7 @@ pub mod group_links;
 pub mod migrate;
 pub mod outbox;
 pub mod passkeys;
+pub mod registration_links;
 pub mod second_factor;
 pub mod sessions;
 pub mod throttle;

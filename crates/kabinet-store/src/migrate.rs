@@ -82,6 +82,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_group_links.sql"),
         postgres: include_str!("../migrations/postgres/0012_group_links.sql"),
     },
+    Migration {
+        version: 13,
+        name: "reseller_registration",
+        sqlite: include_str!("../migrations/sqlite/0013_reseller_registration.sql"),
+        postgres: include_str!("../migrations/postgres/0013_reseller_registration.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "act_as",
+        sqlite: include_str!("../migrations/sqlite/0014_act_as.sql"),
+        postgres: include_str!("../migrations/postgres/0014_act_as.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -34,6 +34,23 @@ pub async fn failures_since(
     Ok((col(&row, "n")?, col(&row, "last")?))
 }
 
+/// How many entries `key` had since `since`, and when the oldest of them
+/// was (for a limit per window, which frees up as the oldest leaves it).
+pub async fn count_and_oldest_since(
+    conn: &mut AnyConnection,
+    key: &str,
+    since: i64,
+) -> Result<(i64, Option<i64>), StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM sign_in_failures WHERE key = $1 AND at >= $2",
+    )
+    .bind(key.to_string())
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((col(&row, "n")?, col(&row, "oldest")?))
+}
+
 pub async fn clear(conn: &mut AnyConnection, key: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
         .bind(key.to_string())

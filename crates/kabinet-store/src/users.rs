@@ -365,6 +365,7 @@ pub async fn purge_deleted_before(
             "webauthn_challenges",
             "department_members",
             "user_extra_rights",
+            "act_as_grants",
         ] {
             sqlx::query(&format!("DELETE FROM {dependent} WHERE user_id = $1"))
                 .bind(*id)
