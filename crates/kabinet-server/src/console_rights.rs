@@ -306,6 +306,26 @@ async fn card_page(
     card(&state, &ctx, id, &params, Vec::new(), String::new()).await
 }
 
+/// A checkbox form's values under `names`, if its CSRF token is right.
+fn checked_keys(
+    ctx: &ConsoleCtx,
+    pairs: &[(String, String)],
+    names: &[&str],
+) -> Option<Vec<String>> {
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    same_secret(csrf, &ctx.csrf).then(|| {
+        pairs
+            .iter()
+            .filter(|(k, _)| names.contains(&k.as_str()))
+            .map(|(_, v)| v.clone())
+            .collect()
+    })
+}
+
 /// The rights grid posts `section` and `function` values for what is on.
 async fn rights_submit(
     State(state): State<AppState>,
@@ -313,19 +333,9 @@ async fn rights_submit(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !same_secret(csrf, &ctx.csrf) {
+    let Some(keys) = checked_keys(&ctx, &pairs, &["section", "function"]) else {
         return csrf_failed(&ctx);
-    }
-    let keys: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "section" || k == "function")
-        .map(|(_, v)| v.clone())
-        .collect();
+    };
     match state
         .services
         .department_rights_set(&ctx.actor, id, &keys)
@@ -836,19 +846,9 @@ async fn user_rights_submit(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !same_secret(csrf, &ctx.csrf) {
+    let Some(keys) = checked_keys(&ctx, &pairs, &["extra"]) else {
         return csrf_failed(&ctx);
-    }
-    let keys: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "extra")
-        .map(|(_, v)| v.clone())
-        .collect();
+    };
     match state
         .services
         .user_extra_rights_set(&ctx.actor, id, &keys)

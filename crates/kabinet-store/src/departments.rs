@@ -175,35 +175,6 @@ pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError>
     Ok(())
 }
 
-pub async fn rights(conn: &mut AnyConnection, id: i64) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT right_key FROM department_rights WHERE department_id = $1 ORDER BY right_key",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(|r| col(r, "right_key")).collect()
-}
-
-pub async fn set_rights(
-    conn: &mut AnyConnection,
-    id: i64,
-    keys: &[&str],
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM department_rights WHERE department_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for key in keys {
-        sqlx::query("INSERT INTO department_rights (department_id, right_key) VALUES ($1, $2)")
-            .bind(id)
-            .bind(key.to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
 pub async fn members(conn: &mut AnyConnection, id: i64) -> Result<Vec<i64>, StoreError> {
     let rows = sqlx::query(
         "SELECT user_id FROM department_members WHERE department_id = $1 ORDER BY user_id",
@@ -261,17 +232,74 @@ pub async fn of_user(
     Ok(out)
 }
 
+/// The right keys of one owner: a department's rights or a person's extra
+/// rights, which are stored alike.
+#[derive(Debug, Clone, Copy)]
+enum Keys {
+    Department,
+    Person,
+}
+
+impl Keys {
+    fn table_and_owner(self) -> (&'static str, &'static str) {
+        match self {
+            Keys::Department => ("department_rights", "department_id"),
+            Keys::Person => ("user_extra_rights", "user_id"),
+        }
+    }
+
+    async fn read(self, conn: &mut AnyConnection, owner: i64) -> Result<Vec<String>, StoreError> {
+        let (table, column) = self.table_and_owner();
+        let rows = sqlx::query(&format!(
+            "SELECT right_key FROM {table} WHERE {column} = $1 ORDER BY right_key"
+        ))
+        .bind(owner)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(|r| col(r, "right_key")).collect()
+    }
+
+    async fn replace(
+        self,
+        conn: &mut AnyConnection,
+        owner: i64,
+        keys: &[&str],
+    ) -> Result<(), StoreError> {
+        let (table, column) = self.table_and_owner();
+        sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
+            .bind(owner)
+            .execute(&mut *conn)
+            .await?;
+        for key in keys {
+            sqlx::query(&format!(
+                "INSERT INTO {table} ({column}, right_key) VALUES ($1, $2)"
+            ))
+            .bind(owner)
+            .bind(key.to_string())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn rights(conn: &mut AnyConnection, id: i64) -> Result<Vec<String>, StoreError> {
+    Keys::Department.read(conn, id).await
+}
+
+pub async fn set_rights(
+    conn: &mut AnyConnection,
+    id: i64,
+    keys: &[&str],
+) -> Result<(), StoreError> {
+    Keys::Department.replace(conn, id, keys).await
+}
+
 pub async fn extra_rights(
     conn: &mut AnyConnection,
     user_id: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT right_key FROM user_extra_rights WHERE user_id = $1 ORDER BY right_key",
-    )
-    .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(|r| col(r, "right_key")).collect()
+    Keys::Person.read(conn, user_id).await
 }
 
 pub async fn set_extra_rights(
@@ -279,16 +307,5 @@ pub async fn set_extra_rights(
     user_id: i64,
     keys: &[&str],
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM user_extra_rights WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    for key in keys {
-        sqlx::query("INSERT INTO user_extra_rights (user_id, right_key) VALUES ($1, $2)")
-            .bind(user_id)
-            .bind(key.to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    Keys::Person.replace(conn, user_id, keys).await
 }
