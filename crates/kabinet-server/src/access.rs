@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use kabinet_domain::access::Function;
 
 use crate::error::ApiError;
-use crate::extract::ApiCtx;
+use crate::extract::{ApiCtx, ConsoleCtx};
 use crate::AppState;
 
 /// What an operation needs.
@@ -150,6 +150,146 @@ pub const ACCESS: &[(&str, &str, Need)] = &[
     ("post", "/outbox/{id}/retry", Function(F::OutboxRetry)),
 ];
 
+/// The console's pages, declared the same way: (method or `*` for GET and
+/// POST alike, path template, need).
+pub const CONSOLE_ACCESS: &[(&str, &str, Need)] = &[
+    ("*", "/", Public),
+    ("*", "/lang", Public),
+    ("*", "/login", Public),
+    ("*", "/login/code", Public),
+    ("*", "/login/pin", Public),
+    ("*", "/password/forgot", Public),
+    ("*", "/password/set", Public),
+    ("*", "/register", Public),
+    ("*", "/static/app.css", Public),
+    ("*", "/static/app.js", Public),
+    ("*", "/logout", Signed),
+    ("*", "/me/password", Signed),
+    ("*", "/me/security", Signed),
+    ("*", "/enter/leave", Signed),
+    ("*", "/tokens", Function(F::ApiTokensOwn)),
+    ("*", "/tokens/{id}/revoke", Function(F::ApiTokensOwn)),
+    ("*", "/audit", Function(F::AuditView)),
+    ("*", "/outbox", Function(F::OutboxView)),
+    ("*", "/outbox/{id}/retry", Function(F::OutboxRetry)),
+    ("*", "/group", Function(F::CompaniesView)),
+    ("*", "/companies", Function(F::CompaniesView)),
+    ("*", "/companies/new", Function(F::CompaniesCreate)),
+    ("*", "/companies/{id}", Function(F::CompaniesView)),
+    ("*", "/companies/{id}/edit", Function(F::CompaniesEdit)),
+    ("*", "/companies/{id}/delete", Function(F::CompaniesDelete)),
+    (
+        "*",
+        "/companies/{id}/restore",
+        Function(F::CompaniesRestore),
+    ),
+    ("*", "/companies/{id}/enter", Function(F::CompaniesEnter)),
+    ("get", "/companies/{id}/links", Function(F::CompaniesView)),
+    ("post", "/companies/{id}/links", Function(F::CompaniesLink)),
+    (
+        "*",
+        "/companies/{id}/links/{client_id}/delete",
+        Function(F::CompaniesLink),
+    ),
+    (
+        "get",
+        "/companies/{id}/registration-link",
+        Function(F::CompaniesView),
+    ),
+    (
+        "post",
+        "/companies/{id}/registration-link",
+        Function(F::CompaniesEdit),
+    ),
+    (
+        "*",
+        "/companies/{id}/registration-link/disable",
+        Function(F::CompaniesEdit),
+    ),
+    ("*", "/departments", Function(F::DepartmentsView)),
+    ("*", "/departments/new", Function(F::DepartmentsEdit)),
+    ("*", "/departments/{id}", Function(F::DepartmentsView)),
+    ("*", "/departments/{id}/edit", Function(F::DepartmentsEdit)),
+    (
+        "*",
+        "/departments/{id}/delete",
+        Function(F::DepartmentsEdit),
+    ),
+    (
+        "*",
+        "/departments/{id}/members",
+        Function(F::DepartmentsEdit),
+    ),
+    (
+        "*",
+        "/departments/{id}/rights",
+        Function(F::DepartmentsRights),
+    ),
+    ("*", "/users", Function(F::UsersView)),
+    ("*", "/users/new", Function(F::UsersCreate)),
+    ("*", "/users/{id}", SelfOr(F::UsersView)),
+    ("*", "/users/{id}/edit", Function(F::UsersEdit)),
+    ("*", "/users/{id}/delete", Function(F::UsersDelete)),
+    ("*", "/users/{id}/restore", Function(F::UsersRestore)),
+    ("*", "/users/{id}/ip-rules", SelfOr(F::UsersCredentials)),
+    ("*", "/users/{id}/sessions/end", SelfOr(F::UsersCredentials)),
+    ("get", "/users/{id}/rights", SelfOr(F::UsersView)),
+    ("post", "/users/{id}/rights", Function(F::DepartmentsRights)),
+];
+
+/// The declared need of a console page, if any.
+pub fn console_need(method: &str, path: &str) -> Option<Need> {
+    CONSOLE_ACCESS
+        .iter()
+        .find(|(m, p, _)| (*m == "*" || m.eq_ignore_ascii_case(method)) && *p == path)
+        .map(|(_, _, need)| *need)
+}
+
+/// The guard of the console's pages: the same deny-by-default check; a
+/// person without a session goes to the sign-in page, one without the right
+/// gets the 403 page.
+pub async fn console_guard(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(matched) = request.extensions().get::<MatchedPath>().cloned() else {
+        return next.run(request).await;
+    };
+    let method = request.method().clone();
+    let Some(need) = console_need(method.as_str(), matched.as_str()) else {
+        tracing::error!(%method, template = matched.as_str(), "console page without a declared access need");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "undeclared route").into_response();
+    };
+    if need == Public {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let ctx = match ConsoleCtx::from_request_parts(&mut parts, &state).await {
+        Ok(ctx) => ctx,
+        Err(to_login) => return to_login.into_response(),
+    };
+    let allowed = match need {
+        Public | Signed => Ok(()),
+        Function(function) => ctx.actor.require(function),
+        SelfOr(function) => {
+            if user_id_of(parts.uri.path()) == Some(ctx.actor.user_id) {
+                Ok(())
+            } else {
+                ctx.actor.require(function)
+            }
+        }
+    };
+    match allowed {
+        // A generated password must be changed first: the pages say so themselves.
+        Err(kabinet_service::ServiceError::PasswordChangeRequired) | Ok(()) => {
+            parts.extensions.insert(ctx);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(error) => crate::console::error_page(&ctx, error),
+    }
+}
+
 /// The declared need of an operation, if any.
 pub fn need(method: &str, path: &str) -> Option<Need> {
     ACCESS
@@ -232,6 +372,17 @@ mod tests {
                 public,
                 "{method} {path}: public in one table only"
             );
+        }
+    }
+
+    #[test]
+    fn console_pages_are_declared_once() {
+        for (i, (method, path, _)) in CONSOLE_ACCESS.iter().enumerate() {
+            let clashes = CONSOLE_ACCESS[i + 1..]
+                .iter()
+                .filter(|(m, p, _)| p == path && (m == method || *m == "*" || *method == "*"))
+                .count();
+            assert_eq!(clashes, 0, "{method} {path} is declared twice");
         }
     }
 

@@ -213,6 +213,7 @@ impl FromRequestParts<AppState> for ApiCtx {
 
 /// A signed-in console user. Without a session the browser is sent to the
 /// sign-in page and comes back afterwards.
+#[derive(Clone)]
 pub struct ConsoleCtx {
     pub actor: Actor,
     pub lang: Lang,
@@ -252,6 +253,10 @@ impl FromRequestParts<AppState> for ConsoleCtx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The console's access guard authenticated this request already.
+        if let Some(ctx) = parts.extensions.get::<ConsoleCtx>() {
+            return Ok(ctx.clone());
+        }
         let path = parts
             .uri
             .path_and_query()

@@ -207,11 +207,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))
         .route("/metrics", get(metrics::metrics))
-        .merge(console::routes())
-        .merge(console_users::routes())
-        .merge(console_groups::routes())
-        .merge(console_registration::routes())
-        .merge(console_rights::routes())
+        .merge(
+            Router::new()
+                .merge(console::routes())
+                .merge(console_users::routes())
+                .merge(console_groups::routes())
+                .merge(console_registration::routes())
+                .merge(console_rights::routes())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    access::console_guard,
+                )),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

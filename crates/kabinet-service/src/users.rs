@@ -152,8 +152,11 @@ impl Services {
         Ok(users::list(&mut conn, self.store.backend(), &query).await?)
     }
 
+    /// A person's card: anyone's with `users.view`, one's own always.
     pub async fn user_get(&self, actor: &Actor, id: i64) -> Result<UserRecord, ServiceError> {
-        actor.require(Function::UsersView)?;
+        if id != actor.user_id {
+            actor.require(Function::UsersView)?;
+        }
         let mut conn = self.store.reader().await?;
         user_in_scope(&mut conn, actor, id).await
     }

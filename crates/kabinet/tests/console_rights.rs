@@ -196,3 +196,67 @@ async fn a_view_only_department_shapes_what_its_member_sees() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let _ = csrf_in;
 }
+
+#[tokio::test]
+async fn every_console_page_is_guarded_before_it_runs() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/api/v1/users",
+            &json!({"login": "bare", "first_name": "Без", "last_name": "Прав", "password": PASSWORD}),
+        )
+        .await;
+    let bare = created.body["id"].as_i64().unwrap();
+    // Without a session: to the sign-in page, coming back afterwards.
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = anonymous
+        .get(app.url("/departments/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        "/login?next=%2Fdepartments%2F1"
+    );
+    // Signed in without rights: the 403 page for every page that needs one.
+    let (client, csrf) = app
+        .console_sign_in_as("bare", PASSWORD, "/me/security")
+        .await;
+    for path in [
+        "/departments",
+        "/departments/1",
+        "/companies",
+        "/users",
+        "/audit",
+        "/outbox",
+        "/users/1/rights",
+    ] {
+        let (status, _) = page(&client, &app, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (status, body, _) = post(
+        &client,
+        &app,
+        "/departments/1/rights",
+        &[("csrf", &csrf), ("section", "companies")],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "refused before the handler: {body}"
+    );
+    // One's own card and rights are one's own.
+    for path in [
+        format!("/users/{bare}"),
+        format!("/users/{bare}/rights"),
+        "/me/security".to_string(),
+    ] {
+        let (status, _) = page(&client, &app, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+}
