@@ -646,3 +646,13 @@ pub async fn account_admins_by_account_number(
         .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Gives a person full access: every right, inside their own company's
+/// subtree (the first admin of a company that registered itself, T8).
+pub async fn grant_full_access(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET full_access = 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

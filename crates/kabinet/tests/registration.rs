@@ -316,6 +316,25 @@ async fn a_company_registers_through_the_api_as_the_resellers_affiliate() {
         .await
         .unwrap();
     assert_eq!(me["company_id"], company_id);
+    // The first admin manages their own company, and nothing above it.
+    assert_eq!(me["full_access"], true);
+    let own: Value = client
+        .get(app.url("/api/v1/companies"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = own["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [company_id], "only their own company");
+    let outbox = client.get(app.url("/api/v1/outbox")).send().await.unwrap();
+    assert_eq!(outbox.status(), 403, "the provider's outbox is not theirs");
 
     // The event and the audit records, with who (the link) and the address.
     let events = app.get("/api/v1/outbox?topic=company.registered").await;

@@ -235,6 +235,9 @@ impl Services {
         let admin_id = users::insert_card(&mut tx, &user_fields, None, false, now)
             .await
             .map_err(|e| crate::users::unique_to_field(e, rule::SIGN_IN.email_is_login))?;
+        // The first admin manages their own company: every right, and their
+        // scope is that company alone.
+        users::grant_full_access(&mut tx, admin_id).await?;
         let admin = users::get(&mut tx, admin_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
