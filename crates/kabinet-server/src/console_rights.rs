@@ -248,6 +248,26 @@ async fn card(
                     .to_string(),
             ),
             (
+                message(lang, "department.shown_to").to_string(),
+                support["shown_to_company_ids"]
+                    .as_array()
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(Value::as_i64)
+                            .map(|id| id.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
+            ),
+            (
+                message(lang, "department.head").to_string(),
+                support["head_user_id"]
+                    .as_i64()
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
                 message(lang, "department.charged").to_string(),
                 message(
                     lang,
@@ -455,6 +475,9 @@ struct DepartmentForm {
     timezone: String,
     support_description: String,
     charged: Option<String>,
+    /// Comma-separated ids of the companies whose clients see the department.
+    support_companies: String,
+    support_head: String,
     mon_from: String,
     mon_to: String,
     tue_from: String,
@@ -501,6 +524,20 @@ impl DepartmentForm {
                 .unwrap_or("")
                 .to_string(),
             charged: (support["charged"].as_bool() == Some(true)).then(|| "on".to_string()),
+            support_companies: support["shown_to_company_ids"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(Value::as_i64)
+                        .map(|id| id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            support_head: support["head_user_id"]
+                .as_i64()
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             mon_from: at("mon", 0),
             mon_to: at("mon", 1),
             tue_from: at("tue", 0),
@@ -539,6 +576,20 @@ impl DepartmentForm {
         };
         support["category_description"] = json!(self.support_description.trim());
         support["charged"] = json!(self.charged.is_some());
+        // Numbers stay numbers; anything else goes through as text and is
+        // named by the use case's check.
+        let ids: Vec<Value> = self
+            .support_companies
+            .split([',', ' ', '\n'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(t)))
+            .collect();
+        support["shown_to_company_ids"] = Value::Array(ids);
+        support["head_user_id"] = match self.support_head.trim() {
+            "" => Value::Null,
+            text => text.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(text)),
+        };
         let sort_order: Value = match self.sort_order.trim() {
             "" => json!(0),
             text => text.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(text)),

@@ -113,6 +113,26 @@ pub fn parse_fields(input: &Value) -> Result<DepartmentFields, ServiceError> {
     let support = input.get("support").cloned().unwrap_or(json!({}));
     if !support.is_object() {
         errors.push(FieldError::new("support", "support.invalid"));
+    } else {
+        // B3: which companies' clients see the department, and its head.
+        let ids_ok = match support.get("shown_to_company_ids") {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(ids)) => ids.iter().all(|id| id.as_i64().is_some_and(|n| n > 0)),
+            Some(_) => false,
+        };
+        if !ids_ok {
+            errors.push(FieldError::new(
+                "support.shown_to_company_ids",
+                "support.ids",
+            ));
+        }
+        let head_ok = match support.get("head_user_id") {
+            None | Some(Value::Null) => true,
+            Some(id) => id.as_i64().is_some_and(|n| n > 0),
+        };
+        if !head_ok {
+            errors.push(FieldError::new("support.head_user_id", "number.invalid"));
+        }
     }
     let sort_order = match input.get("sort_order") {
         None | Some(Value::Null) => 0,

@@ -79,6 +79,55 @@ async fn a_view_only_department_shapes_what_its_member_sees() {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    // B3: support settings, named when wrong and stored when right.
+    let (status, body, _) = post(
+        &admin,
+        &app,
+        "/departments/new",
+        &[
+            ("csrf", &csrf),
+            ("name_ru", "Поддержка"),
+            ("name_en", "Support"),
+            ("support_companies", "1, x"),
+            ("support_head", "boss"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("support.shown_to_company_ids") && body.contains("support.head_user_id"),
+        "both named"
+    );
+    let (status, _, support_location) = post(
+        &admin,
+        &app,
+        "/departments/new",
+        &[
+            ("csrf", &csrf),
+            ("name_ru", "Поддержка"),
+            ("name_en", "Support"),
+            ("support_companies", "1"),
+            ("support_head", "1"),
+            ("support_description", "Сбои связи"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let support_id: i64 = support_location
+        .unwrap()
+        .trim_start_matches("/departments/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stored = app
+        .get(&format!("/api/v1/departments/{support_id}"))
+        .await
+        .body;
+    assert_eq!(stored["support"]["shown_to_company_ids"], json!([1]));
+    assert_eq!(stored["support"]["head_user_id"], 1);
+    assert_eq!(stored["support"]["category_description"], "Сбои связи");
     let card_path = location.unwrap().split('?').next().unwrap().to_string();
     let (_, card) = page(&admin, &app, &card_path).await;
     assert!(card.contains("Наблюдатели") && card.contains("09:00–18:00"));
