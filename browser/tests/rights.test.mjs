@@ -37,10 +37,12 @@ after(async () => {
   if (process.env.ARTIFACTS_DIR) console.log(`screenshots: ${await artifactsDir()}`);
 });
 
-async function createCompany(page, name) {
+async function createCompany(page, name, { inn = validInn(), number = '', group = false } = {}) {
   await page.goto(server.baseUrl + '/companies/new');
   await page.fill('form.company-form [name=name]', name);
-  await page.fill('form.company-form [name=inns]', validInn());
+  await page.fill('form.company-form [name=inns]', inn);
+  if (number) await page.fill('form.company-form [name=multichannel_number]', number);
+  if (group) await page.check('form.company-form [name=is_group_company]');
   await submitAndWait(page, 'form.company-form button[type=submit].primary');
   const match = /^\/companies\/(\d+)$/.exec(new URL(page.url()).pathname);
   assert.ok(match, `creating ${name} did not land on its card: ${page.url()}`);
@@ -138,5 +140,71 @@ test('entering a client: reason, banner, an action on the client\'s behalf, the 
     assert.match(log, new RegExp(name), 'the change is recorded on the client\'s behalf');
   } finally {
     await page.close();
+  }
+});
+
+test('a group admin links a client whose INN matches and is refused one whose INN does not', async () => {
+  const page = await admin.newPage();
+  const groupContext = await browser.newContext({ locale: 'ru-RU' });
+  groupContext.setDefaultTimeout(STEP_TIMEOUT);
+  try {
+    const inn = validInn();
+    let otherInn = validInn();
+    while (otherInn === inn) otherInn = validInn();
+    const suffix = String(Date.now()).slice(-7);
+    const matching = `+7495${suffix}`;
+    const foreign = `+7812${suffix}`;
+    const groupId = await createCompany(page, `Группа ${TAG}`, { inn, group: true });
+    await createCompany(page, `Свой клиент ${TAG}`, { inn, number: matching });
+    await createCompany(page, `Чужой клиент ${TAG}`, { inn: otherInn, number: foreign });
+
+    // The group admin: a person of the group company with a mobile phone.
+    const login = `grpadm${TAG}`.slice(0, 20);
+    await page.goto(server.baseUrl + `/users/new?company_id=${groupId}`);
+    await page.fill('form.user-form [name=login]', login);
+    await page.fill('form.user-form [name=last_name]', 'Группова');
+    await page.fill('form.user-form [name=first_name]', 'Гала');
+    await page.fill('form.user-form [name=mobile_phone]', '+79161112233');
+    await page.selectOption('form.user-form select[name=kind]', 'group_admin');
+    await page.check('form.user-form input[name=password_mode][value=set]');
+    await page.fill('form.user-form [name=password]', PASSWORD);
+    await submitAndWait(page, 'form.user-form button[type=submit].primary');
+    const personId = Number(/^\/users\/(\d+)$/.exec(new URL(page.url()).pathname)?.[1]);
+    assert.ok(personId > 0, `no card of ${login}: ${page.url()}`);
+    await page.goto(server.baseUrl + `/users/${personId}/rights`);
+    await page.check('input[name=extra][value="companies.view"]');
+    await page.check('input[name=extra][value="companies.link"]');
+    await submitAndWait(page, '[data-testid=user-rights] button[type=submit]');
+
+    // Sign-in: the password, then the SMS code (read from the outbox, as no
+    // gateway is configured here); the group admin lands on /group.
+    const group = await groupContext.newPage();
+    await signInAs(group, server, login, PASSWORD);
+    await group.locator('form[action="/login/code"]').waitFor();
+    await page.goto(server.baseUrl + '/outbox?topic=sms');
+    const row = page.locator('table.list tbody tr', { hasText: '+79161112233' }).first();
+    await row.locator('details summary').click();
+    const sms = await row.locator('details pre.message').innerText();
+    const code = /код входа (\d{6})/i.exec(sms)?.[1];
+    assert.ok(code, `no code in the outbox: ${sms}`);
+    await group.fill('form[action="/login/code"] input[name=code]', code);
+    await submitAndWait(group, 'form[action="/login/code"] button[type=submit].primary');
+    await group.goto(server.baseUrl + '/companies');
+    assert.equal(new URL(group.url()).pathname, '/group', 'a group admin lands on the linked clients');
+
+    // A mismatched INN: refused with the reason, nothing linked.
+    await group.fill('[data-testid=link-form] input[name=multichannel_number]', foreign);
+    await submitAndWait(group, '[data-testid=link-form] button[type=submit]');
+    await group.locator('[data-testid=link-error]').waitFor();
+    assert.match(await group.locator('[data-testid=link-error]').innerText(), /ИНН/);
+    assert.doesNotMatch(await group.locator('main').innerText(), /Чужой клиент/);
+    // A matching INN: linked and listed.
+    await group.fill('[data-testid=link-form] input[name=multichannel_number]', matching);
+    await submitAndWait(group, '[data-testid=link-form] button[type=submit]');
+    await group.waitForFunction((name) => document.querySelector('main').innerText.includes(name), `Свой клиент ${TAG}`);
+    await screenshot(group, 'rights-group-admin-linked');
+  } finally {
+    await page.close();
+    await groupContext.close();
   }
 });
