@@ -375,6 +375,57 @@ mod tests {
         }
     }
 
+    /// The string literals that follow `.route(` in a piece of source.
+    fn route_paths(source: &str) -> Vec<String> {
+        source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| {
+                let rest = rest.trim_start();
+                let rest = rest.strip_prefix('"')?;
+                Some(rest[..rest.find('"')?].to_string())
+            })
+            .collect()
+    }
+
+    /// A route added without a declared need fails here, before any request:
+    /// every path the routers register appears in the access tables.
+    #[test]
+    fn every_registered_route_is_declared() {
+        let lib = include_str!("lib.rs");
+        let start = lib.find("let api = Router::new()").expect("the API router");
+        let end = lib[start..].find(".fallback(").expect("its end") + start;
+        let api_paths = route_paths(&lib[start..end]);
+        assert!(
+            api_paths.len() > 40,
+            "the API routes were found: {api_paths:?}"
+        );
+        for path in api_paths {
+            assert!(
+                ACCESS.iter().any(|(_, p, _)| *p == path),
+                "API route {path} has no declared need in ACCESS"
+            );
+        }
+        let console_sources = [
+            include_str!("console.rs"),
+            include_str!("console_users.rs"),
+            include_str!("console_rights.rs"),
+            include_str!("console_groups.rs"),
+            include_str!("console_registration.rs"),
+        ];
+        let mut console_count = 0;
+        for source in console_sources {
+            for path in route_paths(source) {
+                console_count += 1;
+                assert!(
+                    CONSOLE_ACCESS.iter().any(|(_, p, _)| *p == path),
+                    "console page {path} has no declared need in CONSOLE_ACCESS"
+                );
+            }
+        }
+        assert!(console_count > 40, "the console routes were found");
+    }
+
     #[test]
     fn console_pages_are_declared_once() {
         for (i, (method, path, _)) in CONSOLE_ACCESS.iter().enumerate() {
