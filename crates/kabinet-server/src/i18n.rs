@@ -245,6 +245,7 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         // Group companies and their linked clients (M1, M5).
         "link.not_group_company" => ("Компания не является группой компаний: к ней нельзя привязывать клиентов", "The company is not a group company: clients cannot be linked to it"),
         "link.client_not_found" => ("Нет клиента с таким многоканальным номером", "No client has this multichannel number"),
+        "link.no_matching_client" => ("Нет клиента с таким многоканальным номером и ИНН, совпадающим с одним из ИНН группы", "No client with this multichannel number and an INN equal to one of the group's INNs"),
         "link.inn_mismatch" => ("ИНН клиента не совпадает ни с одним ИНН группы компаний", "The client's INN does not equal any INN of the group company"),
         "link.self" => ("Это многоканальный номер самой группы компаний", "This is the group company's own multichannel number"),
         "link.ambiguous" => ("Этот номер и ИНН у нескольких клиентов: обратитесь к поставщику услуг", "Several clients have this number and INN: ask the service provider"),
@@ -632,6 +633,7 @@ mod tests {
             "language.invalid",
             "support.invalid",
             "support.ids",
+            "link.no_matching_client",
             "email.required_for_password_email",
             "link.not_group_company",
             "link.client_not_found",

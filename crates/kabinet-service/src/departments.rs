@@ -251,6 +251,7 @@ impl Services {
         Ok(departments::list(
             &mut conn,
             &actor.scope_path,
+            actor.group_company_id,
             company_id,
             limit.clamp(1, 500),
             offset.max(0),

@@ -127,11 +127,15 @@ impl Services {
             .filter(|c| c.id == group.id || !group.path.starts_with(&c.path))
             .partition(|c| c.id == group.id);
         if candidates.is_empty() {
-            return Err(refused(if own.is_empty() {
-                "link.client_not_found"
-            } else {
-                "link.self"
-            }));
+            return Err(refused(
+                if own.is_empty() && actor.group_company_id.is_some() {
+                    "link.no_matching_client"
+                } else if own.is_empty() {
+                    "link.client_not_found"
+                } else {
+                    "link.self"
+                },
+            ));
         }
         let mut matching: Vec<CompanyRecord> = candidates
             .into_iter()
@@ -143,6 +147,12 @@ impl Services {
             })
             .collect();
         let client = match matching.len() {
+            // A group admin is not told that a company with this number
+            // exists elsewhere: one answer for both cases (staff, who see
+            // those companies anyway, get the precise one).
+            0 if actor.group_company_id.is_some() => {
+                return Err(refused("link.no_matching_client"))
+            }
             0 => return Err(refused("link.inn_mismatch")),
             1 => matching.remove(0),
             _ => return Err(refused("link.ambiguous")),

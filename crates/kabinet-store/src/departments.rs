@@ -55,36 +55,54 @@ fn record(r: &sqlx::any::AnyRow) -> Result<DepartmentRecord, StoreError> {
     })
 }
 
-/// Departments of companies in the subtree `scope_path` (optionally one
+/// The companies in the subtrees of the clients linked to the group company
+/// bound at `param` (a group admin's scope, M1/M5); 0 binds none.
+fn linked(param: &str) -> String {
+    format!(
+        "({param} > 0 AND c.id IN (SELECT lk.id FROM group_links gl \
+         JOIN companies lc ON lc.id = gl.client_company_id \
+         JOIN companies lk ON lk.path >= lc.path \
+         AND lk.path < (substr(lc.path, 1, length(lc.path) - 1) || '0') \
+         WHERE gl.group_company_id = {param}))"
+    )
+}
+
+/// Departments of companies in the subtree `scope_path`, and for a group
+/// admin (`group_id`) in the subtrees of its linked clients (optionally one
 /// company), by sort order and name; a page and the total.
 pub async fn list(
     conn: &mut AnyConnection,
     scope_path: &str,
+    group_id: Option<i64>,
     company_id: Option<i64>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<DepartmentRecord>, i64), StoreError> {
     let pattern = format!("{scope_path}%");
     let total: i64 = col(
-        &sqlx::query(
+        &sqlx::query(&format!(
             "SELECT COUNT(*) AS n FROM departments d JOIN companies c ON c.id = d.company_id \
-             WHERE c.path LIKE $1 AND ($2 = 0 OR d.company_id = $2)",
-        )
+                 WHERE (c.path LIKE $1 OR {LINKED}) AND ($2 = 0 OR d.company_id = $2)",
+            LINKED = linked("$3")
+        ))
         .bind(pattern.clone())
         .bind(company_id.unwrap_or(0))
+        .bind(group_id.unwrap_or(0))
         .fetch_one(&mut *conn)
         .await?,
         "n",
     )?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM departments d JOIN companies c ON c.id = d.company_id \
-         WHERE c.path LIKE $1 AND ($2 = 0 OR d.company_id = $2) \
-         ORDER BY d.company_id, d.sort_order, d.name_ru, d.id LIMIT $3 OFFSET $4"
+         WHERE (c.path LIKE $1 OR {LINKED}) AND ($2 = 0 OR d.company_id = $2) \
+         ORDER BY d.company_id, d.sort_order, d.name_ru, d.id LIMIT $3 OFFSET $4",
+        LINKED = linked("$5")
     ))
     .bind(pattern)
     .bind(company_id.unwrap_or(0))
     .bind(limit)
     .bind(offset)
+    .bind(group_id.unwrap_or(0))
     .fetch_all(&mut *conn)
     .await?;
     Ok((rows.iter().map(record).collect::<Result<_, _>>()?, total))

@@ -530,11 +530,16 @@ async fn a_group_admin_sees_their_group_and_linked_clients_and_nothing_else() {
     );
 
     // They link a client of their provider themselves: the INN proves it.
+    // A mismatched INN and an unknown number read alike to a group admin:
+    // nothing tells them a company with that number exists elsewhere.
     let (status, problem) = link_as(&app, Some(&token), w.group, "+7 343 333-33-33", "en").await;
     assert_eq!(
         (status, field_error(&problem).0.as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "link.inn_mismatch")
+        (StatusCode::UNPROCESSABLE_ENTITY, "link.no_matching_client")
     );
+    let (status, unknown) = link_as(&app, Some(&token), w.group, "+7 999 000-00-01", "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown, problem, "the same answer for an unknown number");
     let (status, created) = link_as(&app, Some(&token), w.group, "+7 861 222-22-22", "en").await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(
@@ -897,9 +902,9 @@ async fn a_group_admin_lands_on_the_linked_clients_page_in_the_console() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
-    assert!(
-        unescape(&html).contains("The client's INN does not equal any INN of the group company")
-    );
+    assert!(unescape(&html).contains(
+        "No client with this multichannel number and an INN equal to one of the group's INNs"
+    ));
     assert!(html.contains("value=\"+7 343 333-33-33\""));
     // Without the CSRF token nothing happens.
     let response = client
@@ -1037,4 +1042,37 @@ async fn the_console_form_sets_and_clears_the_group_company_flag() {
         app.get(&format!("/api/v1/companies/{id}")).await.body["is_group_company"],
         false
     );
+}
+
+#[tokio::test]
+async fn a_group_admin_sees_the_departments_of_linked_clients_and_no_others() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let (status, _) = link(&app, w.group, "+7 (812) 111-11-11").await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (company, name) in [(w.north, "Отдел Севера"), (w.sibling, "Отдел Сибири")]
+    {
+        let created = app
+            .post(
+                "/api/v1/departments",
+                &json!({"company_id": company, "name_ru": name, "name_en": name}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let (_, token) = group_admin(&app, "deptgroup", w.group, &["departments.view"]).await;
+    let list = get_as(&app, &token, "/api/v1/departments").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let names: Vec<&str> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name_ru"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Отдел Севера"],
+        "the linked client's, not an unlinked one's"
+    );
+    assert_eq!(list.body["total"], 1);
 }
