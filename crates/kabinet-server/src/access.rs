@@ -269,18 +269,7 @@ pub async fn console_guard(
         Ok(ctx) => ctx,
         Err(to_login) => return to_login.into_response(),
     };
-    let allowed = match need {
-        Public | Signed => Ok(()),
-        Function(function) => ctx.actor.require(function),
-        SelfOr(function) => {
-            if user_id_of(parts.uri.path()) == Some(ctx.actor.user_id) {
-                Ok(())
-            } else {
-                ctx.actor.require(function)
-            }
-        }
-    };
-    match allowed {
+    match decide(need, &ctx.actor, parts.uri.path()) {
         // A generated password must be changed first: the pages say so themselves.
         Err(kabinet_service::ServiceError::PasswordChangeRequired) | Ok(()) => {
             parts.extensions.insert(ctx);
@@ -302,6 +291,20 @@ pub fn need(method: &str, path: &str) -> Option<Need> {
 fn user_id_of(uri_path: &str) -> Option<i64> {
     let rest = uri_path.split("/users/").nth(1)?;
     rest.split('/').next()?.parse().ok()
+}
+
+/// The decision for a signed-in person: what the need asks of them.
+fn decide(
+    need: Need,
+    actor: &kabinet_service::Actor,
+    uri_path: &str,
+) -> Result<(), kabinet_service::ServiceError> {
+    match need {
+        Public | Signed => Ok(()),
+        Function(function) => actor.require(function),
+        SelfOr(_) if user_id_of(uri_path) == Some(actor.user_id) => Ok(()),
+        SelfOr(function) => actor.require(function),
+    }
 }
 
 /// The guard of `/api/v1`: authenticates once (the handler's `ApiCtx`
@@ -326,18 +329,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         Ok(ctx) => ctx,
         Err(error) => return error.into_response(),
     };
-    let allowed = match need {
-        Public | Signed => Ok(()),
-        Function(function) => ctx.actor.require(function),
-        SelfOr(function) => {
-            if user_id_of(parts.uri.path()) == Some(ctx.actor.user_id) {
-                Ok(())
-            } else {
-                ctx.actor.require(function)
-            }
-        }
-    };
-    if let Err(error) = allowed {
+    if let Err(error) = decide(need, &ctx.actor, parts.uri.path()) {
         return ApiError::from_service(error, ctx.lang).into_response();
     }
     parts.extensions.insert(ctx);
