@@ -23,7 +23,7 @@ use crate::extract::{
     cookie, lang_of, origin, safe_next, same_secret, set_cookie, url_encode, ConsoleCtx,
     RequestOrigin, LANG_COOKIE, SESSION_COOKIE,
 };
-use crate::i18n::{message, Lang};
+use crate::i18n::{field_messages, message, Lang};
 use crate::AppState;
 
 const LOGIN_CSRF_COOKIE: &str = "kabinet_login_csrf";
@@ -2409,11 +2409,7 @@ async fn token_create(
     match state.services.token_create(&ctx.actor, &form.name).await {
         Ok((_, secret)) => tokens_render(&state, &ctx, Some(secret), None, String::new()).await,
         Err(ServiceError::Validation(errors)) => {
-            let text = errors
-                .iter()
-                .map(|e| message(ctx.lang, e.code).to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
+            let text = field_messages(ctx.lang, &errors);
             let mut response = tokens_render(&state, &ctx, None, Some(text), form.name).await;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             response
@@ -2710,11 +2706,7 @@ async fn security_submit(
     let lang = ctx.lang;
     let mut page = security_page_for(&ctx);
     let problem = |error: ServiceError| match error {
-        ServiceError::Validation(problems) => Ok(problems
-            .iter()
-            .map(|p| message(lang, p.code).to_string())
-            .collect::<Vec<_>>()
-            .join("; ")),
+        ServiceError::Validation(problems) => Ok(field_messages(lang, &problems)),
         ServiceError::Conflict { code, .. } => Ok(message(lang, code).to_string()),
         other => Err(other),
     };
@@ -2970,17 +2962,10 @@ async fn link_submit(
             .await
         {
             Ok(()) => (StatusCode::OK, page(true, None, None)),
-            Err(ServiceError::Validation(problems)) => {
-                let text = problems
-                    .iter()
-                    .map(|p| message(lang, p.code).to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    page(false, None, Some(text)),
-                )
-            }
+            Err(ServiceError::Validation(problems)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(false, None, Some(field_messages(lang, &problems))),
+            ),
             Err(ServiceError::Conflict { code, .. }) => (
                 StatusCode::CONFLICT,
                 page(false, Some(message(lang, code).to_string()), None),

@@ -365,11 +365,7 @@ async fn link_submit(
         }
         Err(ServiceError::Validation(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            errors
-                .iter()
-                .map(|e| message(ctx.lang, e.code).to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
+            crate::i18n::field_messages(ctx.lang, &errors),
         ),
         Err(ServiceError::Conflict { code, .. }) => {
             (StatusCode::CONFLICT, message(ctx.lang, code).to_string())

@@ -44,6 +44,16 @@ pub fn message(lang: Lang, key: &str) -> &str {
     }
 }
 
+/// Field problems as one line in the reader's language, for pages that show
+/// them above a form rather than beside each field.
+pub fn field_messages(lang: Lang, problems: &[kabinet_domain::FieldError]) -> String {
+    problems
+        .iter()
+        .map(|p| message(lang, p.code))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
         // Errors of fields and requests.
