@@ -175,4 +175,10 @@
         .catch(function (error) { showError(holder, button, error); });
     });
   });
+
+  // A select that applies itself when changed (no inline handlers: the CSP
+  // allows scripts from this file only).
+  document.querySelectorAll("select[data-auto-submit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
 })();

@@ -780,3 +780,54 @@ async fn the_sign_in_page_has_an_account_number_form() {
         "the form stays the account-number form"
     );
 }
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    for path in ["/login", "/api/v1/me", "/healthz"] {
+        let response = app
+            .anonymous(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline"),
+            "{path}: no inline code allowed"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "no HSTS without TLS"
+        );
+    }
+    // No page of the console carries inline script or style.
+    let (client, _) = app.console_sign_in("/me/security").await;
+    for path in [
+        "/companies",
+        "/users",
+        "/departments",
+        "/outbox",
+        "/me/security",
+        "/audit",
+    ] {
+        let html = client
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for inline in ["<script>", "onchange=", "onclick=", "style=\""] {
+            assert!(!html.contains(inline), "{path} has inline code: {inline}");
+        }
+    }
+}
