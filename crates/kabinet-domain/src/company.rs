@@ -338,6 +338,12 @@ impl CompanyDraft {
     }
 }
 
+/// Whether a tree path (`/1/`) is the root's: the provider, whose subtree
+/// is the whole tree.
+pub fn is_root_path(path: &str) -> bool {
+    path.matches('/').count() <= 2
+}
+
 /// What the tree rules need to know of a would-be parent.
 #[derive(Debug, Clone, Copy)]
 pub struct ParentFacts {

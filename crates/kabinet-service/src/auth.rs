@@ -246,6 +246,44 @@ pub(crate) fn check_address(user: &UserRecord, origin: &Origin) -> Result<(), Se
     }
 }
 
+/// Why a person whose credential checked out still gets no session: not
+/// active, not from an allowed address, or their company deleted. Every
+/// way of signing in (password, passkey, device PIN) asks this.
+pub(crate) async fn refusal(
+    conn: &mut AnyConnection,
+    user: &UserRecord,
+    origin: &Origin,
+) -> Result<Option<&'static str>, ServiceError> {
+    if user.status != "active" {
+        return Ok(Some("not_active"));
+    }
+    if check_address(user, origin).is_err() {
+        return Ok(Some("address_not_allowed"));
+    }
+    Ok(match companies::get(conn, user.company_id).await? {
+        Some(c) if c.deleted_at.is_none() => None,
+        _ => Some("company_deleted"),
+    })
+}
+
+/// How long the request's address must wait after too many failures
+/// (0: it may try).
+pub(crate) async fn address_wait(
+    conn: &mut AnyConnection,
+    origin: &Origin,
+    now: i64,
+) -> Result<i64, ServiceError> {
+    let (failures, last) =
+        throttle::failures_since(conn, &address_key(origin), now - throttle_rule::WINDOW_MS)
+            .await?;
+    Ok(throttle_rule::remaining(
+        failures,
+        throttle_rule::FREE_PER_ADDRESS,
+        last,
+        now,
+    ))
+}
+
 pub(crate) async fn audit_sign_in(
     conn: &mut AnyConnection,
     user: Option<&UserRecord>,
@@ -403,14 +441,8 @@ impl Services {
             let since = now - throttle_rule::WINDOW_MS;
             let (by_login, last_login) =
                 throttle::failures_since(&mut conn, &login_key, since).await?;
-            let (by_ip, last_ip) = throttle::failures_since(&mut conn, &ip_key, since).await?;
             throttle_rule::remaining(by_login, throttle_rule::FREE_PER_ACCOUNT, last_login, now)
-                .max(throttle_rule::remaining(
-                    by_ip,
-                    throttle_rule::FREE_PER_ADDRESS,
-                    last_ip,
-                    now,
-                ))
+                .max(address_wait(&mut conn, origin, now).await?)
         };
         if wait > 0 {
             let mut tx = self.store.begin().await?;
@@ -442,12 +474,7 @@ impl Services {
         let failure = match &user {
             None => Some("unknown_login"),
             Some(_) if !verified => Some("wrong_password"),
-            Some(u) if u.status != "active" => Some("not_active"),
-            Some(u) if check_address(u, origin).is_err() => Some("address_not_allowed"),
-            Some(u) => match companies::get(&mut tx, u.company_id).await? {
-                Some(c) if c.deleted_at.is_none() => None,
-                _ => Some("company_deleted"),
-            },
+            Some(u) => refusal(&mut tx, u, origin).await?,
         };
         let (Some(user), None) = (&user, failure) else {
             audit_sign_in(
@@ -1287,11 +1314,7 @@ impl Services {
         let ip_key = address_key(origin);
         let admins = {
             let mut conn = self.store.reader().await?;
-            let (failures, last) =
-                throttle::failures_since(&mut conn, &ip_key, now - throttle_rule::WINDOW_MS)
-                    .await?;
-            let wait =
-                throttle_rule::remaining(failures, throttle_rule::FREE_PER_ADDRESS, last, now);
+            let wait = address_wait(&mut conn, origin, now).await?;
             if wait > 0 {
                 return Err(ServiceError::Throttled {
                     retry_after_ms: wait,

@@ -224,7 +224,7 @@ pub(crate) async fn grants_of(
     // C7: a user of a client company (not the provider) without "may open
     // the admin cabinet" manages nothing but their own sign-in, whatever
     // else was granted. Account and group admins are admins by their kind.
-    let in_client_company = user.company_path.matches('/').count() > 2;
+    let in_client_company = !kabinet_domain::company::is_root_path(&user.company_path);
     if in_client_company && user.kind == "client_user" && !user.card.may_open_admin_cabinet {
         return Ok(Grants::default().with(Function::ApiTokensOwn));
     }

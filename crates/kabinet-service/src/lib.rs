@@ -173,6 +173,6 @@ impl Actor {
     /// scope is everything: tenant-wide things (the whole audit log, the
     /// outbox) are theirs alone.
     pub fn at_root(&self) -> bool {
-        self.scope_path.matches('/').count() <= 2
+        kabinet_domain::company::is_root_path(&self.scope_path)
     }
 }

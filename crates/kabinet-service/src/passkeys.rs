@@ -11,16 +11,15 @@
 //! as does anything that ends the person's sessions (a password change,
 //! blocking, deletion).
 
-use kabinet_domain::throttle as throttle_rule;
 use kabinet_domain::webauthn::{self, b64url_decode, b64url_encode};
 use kabinet_store::passkeys::{self, CeremonyRecord, DeviceRecord, PasskeyRecord};
 use kabinet_store::users;
-use kabinet_store::{commit, companies, throttle};
+use kabinet_store::{commit, throttle};
 use rand::RngCore;
 
 use crate::audit::record;
 use crate::auth::{
-    address_key, audit_sign_in, check_address, hash_password, random_secret, secret_hash,
+    address_key, address_wait, audit_sign_in, hash_password, random_secret, refusal, secret_hash,
     verify_password, NewSession,
 };
 use crate::{now_ms, Actor, Origin, ServiceError, Services};
@@ -351,11 +350,7 @@ impl Services {
         let ip_key = address_key(origin);
         {
             let mut conn = self.store.reader().await?;
-            let (failures, last) =
-                throttle::failures_since(&mut conn, &ip_key, now - throttle_rule::WINDOW_MS)
-                    .await?;
-            let wait =
-                throttle_rule::remaining(failures, throttle_rule::FREE_PER_ADDRESS, last, now);
+            let wait = address_wait(&mut conn, origin, now).await?;
             if wait > 0 {
                 return Err(ServiceError::Throttled {
                     retry_after_ms: wait,
@@ -419,14 +414,7 @@ impl Services {
         };
         let failure = match (&checked, &user) {
             (Err(reason), _) => Some(reason.clone()),
-            (Ok(_), Some(u)) if u.status != "active" => Some("not_active".into()),
-            (Ok(_), Some(u)) if check_address(u, origin).is_err() => {
-                Some("address_not_allowed".into())
-            }
-            (Ok(_), Some(u)) => match companies::get(&mut tx, u.company_id).await? {
-                Some(c) if c.deleted_at.is_none() => None,
-                _ => Some("company_deleted".into()),
-            },
+            (Ok(_), Some(u)) => refusal(&mut tx, u, origin).await?.map(str::to_string),
             (Ok(_), None) => Some("unknown_passkey".into()),
         };
         if let Some(reason) = failure {
@@ -567,12 +555,7 @@ impl Services {
         let failure = match &user {
             None => Some("unknown_user"),
             Some(_) if !right => Some("wrong_pin"),
-            Some(u) if u.status != "active" => Some("not_active"),
-            Some(u) if check_address(u, origin).is_err() => Some("address_not_allowed"),
-            Some(u) => match companies::get(&mut tx, u.company_id).await? {
-                Some(c) if c.deleted_at.is_none() => None,
-                _ => Some("company_deleted"),
-            },
+            Some(u) => refusal(&mut tx, u, origin).await?,
         };
         if let Some(reason) = failure {
             let mut revoked = false;

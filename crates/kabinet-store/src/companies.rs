@@ -597,7 +597,7 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
     let (low, high) = subtree_bounds(&query.scope_path);
     if query.scope_path.is_empty() {
         sql.push(" WHERE 1 = 0");
-    } else if query.scope_path.matches('/').count() > 2 {
+    } else if !kabinet_domain::company::is_root_path(&query.scope_path) {
         sql.push(" WHERE (c.path >= ")
             .bind(low)
             .push(" AND c.path < ")
