@@ -324,7 +324,11 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// The number of matches; where `total_exact` is false, at least this
+    /// many (company lists count up to 1,000).
     pub total: i64,
+    #[serde(default = "exact")]
+    pub total_exact: bool,
     pub limit: i64,
     pub offset: i64,
 }
@@ -649,4 +653,8 @@ pub struct UserCreated {
     pub user: UserDto,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated_password: Option<String>,
+}
+
+fn exact() -> bool {
+    true
 }

@@ -394,7 +394,8 @@ pub async fn companies_list(
         .map_err(service_error(ctx.lang))?;
     Ok(Json(Page {
         items: items.iter().map(CompanyDto::from).collect(),
-        total,
+        total: total.count,
+        total_exact: total.exact,
         limit: limit.clamp(1, 500),
         offset,
     }))
@@ -530,6 +531,7 @@ pub async fn tokens_list(
     Ok(Json(Page {
         items: tokens.iter().map(TokenDto::from).collect(),
         total,
+        total_exact: true,
         limit: total,
         offset: 0,
     }))
@@ -635,6 +637,7 @@ pub async fn audit_list(
     Ok(Json(Page {
         items: entries.iter().map(AuditEntryDto::from).collect(),
         total,
+        total_exact: true,
         limit,
         offset,
     }))
@@ -764,6 +767,7 @@ pub async fn users_list(
     Ok(Json(Page {
         items: items.iter().map(kabinet_api::UserDto::from).collect(),
         total,
+        total_exact: true,
         limit,
         offset,
     }))
@@ -956,6 +960,7 @@ pub async fn user_sessions(
     Ok(Json(Page {
         items,
         total,
+        total_exact: true,
         limit: total,
         offset: 0,
     }))
@@ -1153,6 +1158,7 @@ pub async fn outbox_list(
     let mut response = Json(Page {
         items,
         total,
+        total_exact: true,
         limit,
         offset,
     })

@@ -36,7 +36,8 @@ pub async fn links_list(
         .map_err(service_error(ctx.lang))?;
     Ok(Json(Page {
         items: items.iter().map(CompanyDto::from).collect(),
-        total,
+        total: total.count,
+        total_exact: total.exact,
         limit,
         offset,
     }))

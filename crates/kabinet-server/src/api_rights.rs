@@ -75,6 +75,7 @@ pub async fn departments_list(
     Ok(Json(Page {
         items: items.iter().map(snapshot).collect(),
         total,
+        total_exact: true,
         limit,
         offset,
     }))

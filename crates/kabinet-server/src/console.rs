@@ -117,6 +117,7 @@ pub fn company_query_from(
         Some(_) => return Err(("deleted".into(), "must be hide, show or only".into())),
     };
     if let Some(sort) = text("sort") {
+        query.sort_chosen = true;
         query.sort = CompanySort::parse(&sort).ok_or_else(|| {
             let keys: Vec<&str> = CompanySort::ALL.iter().map(|(k, _)| *k).collect();
             (
@@ -809,7 +810,8 @@ struct CompanyResults {
     m: Frame,
     rows: Vec<CompanyRow>,
     headers: Vec<SortHeader>,
-    total: i64,
+    /// "1000+" where the count stopped at the cap.
+    total: String,
     first: i64,
     last: i64,
     prev_href: Option<String>,
@@ -952,7 +954,8 @@ async fn companies_page(
             ],
         )
     });
-    let next_href = (offset + limit < total).then(|| {
+    let more = offset + limit < total.count || (!total.exact && rows.len() as i64 == limit);
+    let next_href = more.then(|| {
         list_href(
             &params,
             &[
@@ -967,7 +970,11 @@ async fn companies_page(
         last: offset + rows.len() as i64,
         rows,
         headers,
-        total,
+        total: if total.exact {
+            total.count.to_string()
+        } else {
+            format!("{}+", total.count)
+        },
         prev_href,
         next_href,
         error,
@@ -2009,7 +2016,12 @@ async fn confirm_page(
                         deleted: false,
                     })
                     .collect(),
-                total,
+                // The card counts live children; the list counts to 1,000.
+                if total.exact {
+                    total.count
+                } else {
+                    record.children_count
+                },
             ),
             Err(error) => return error_page(ctx, error),
         }

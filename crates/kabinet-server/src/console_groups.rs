@@ -218,7 +218,7 @@ async fn links_render(
             Some(format!("{field}: {detail}")),
         ),
     };
-    let (records, total) = match state
+    let (records, counted) = match state
         .services
         .group_links(&ctx.actor, id, query.clone())
         .await
@@ -226,6 +226,7 @@ async fn links_render(
         Ok(found) => found,
         Err(error) => return error_page(ctx, error),
     };
+    let total = counted.count;
     let headers = COLUMNS
         .iter()
         .map(|(key, label)| sort_header(lang, &base, params, &query, key, label))
@@ -261,7 +262,8 @@ async fn links_render(
             ],
         )
     });
-    let next_href = (offset + limit < total).then(|| {
+    let more = offset + limit < total || (!counted.exact && records.len() as i64 == limit);
+    let next_href = more.then(|| {
         page_href(
             &base,
             params,

@@ -339,10 +339,11 @@ fn schema_of(sample: &Value, required: &[&str]) -> Value {
 fn page_of(item: &str) -> Value {
     json!({
         "type": "object",
-        "required": ["items", "total", "limit", "offset"],
+        "required": ["items", "total", "total_exact", "limit", "offset"],
         "properties": {
             "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
-            "total": {"type": "integer"},
+            "total": {"type": "integer", "description": "The number of matches; at least this many where total_exact is false (company lists count up to 1,000)"},
+            "total_exact": {"type": "boolean"},
             "limit": {"type": "integer"},
             "offset": {"type": "integer"}
         }

@@ -4,7 +4,7 @@
 use kabinet_domain::company::{CompanyDraft, RawCompany};
 use kabinet_domain::requisites::{Bik, CorrespondentAccount, Inn, SettlementAccount};
 use kabinet_store::companies::CompanyFields;
-use kabinet_store::{commit, companies};
+use kabinet_store::{commit, companies, demo, users};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -94,6 +94,25 @@ const BANKS: [(&str, &str); 3] = [
 pub struct DemoPlan {
     pub companies: u64,
     pub seed: u64,
+}
+
+/// The password of the demo's named people (`benchsubtree`, `benchsignin`).
+pub const DEMO_PASSWORD: &str = "kabinet-demo-2026";
+
+/// What the generator is doing, for a progress bar: `(phase, done, total)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoPhase {
+    Companies,
+    People,
+    Search,
+}
+
+/// What one run added.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DemoReport {
+    pub companies: u64,
+    pub people: u64,
+    pub departments: u64,
 }
 
 fn digits(rng: &mut StdRng, count: usize) -> String {
@@ -208,14 +227,22 @@ impl Services {
     /// 20% their affiliates, the rest direct clients. Every card passes the
     /// same parser as a card typed into the console. The next batch is
     /// generated on another thread while the current one is written.
-    /// `progress` is called with the number written so far. Run it while no
-    /// one else adds companies: it chooses the ids itself.
+    /// Then every new company gets three people (an account admin, or staff
+    /// at a reseller, and two client users), every new reseller a "Sales"
+    /// and a "Technical support" department with rights and members, and,
+    /// once per database, the two named people the benchmarks sign in as:
+    /// `benchsubtree` (Sales of the first reseller, so its rights cover that
+    /// subtree) and `benchsignin` (the provider's technical support), both
+    /// with [`DEMO_PASSWORD`]. `progress` is called with the phase, the
+    /// number done and the number to do. Run it while no one else adds
+    /// companies: it chooses the ids itself.
     pub async fn demo_fill(
         &self,
         plan: DemoPlan,
-        progress: impl Fn(u64),
-    ) -> Result<u64, ServiceError> {
+        progress: impl Fn(DemoPhase, u64, u64),
+    ) -> Result<DemoReport, ServiceError> {
         const BATCH: u64 = 5_000;
+        const PEOPLE_BATCH: i64 = 50_000;
         let provider = {
             let mut conn = self.store.reader().await?;
             companies::provider(&mut conn)
@@ -242,7 +269,7 @@ impl Services {
                 (generator, rows, to)
             })
         };
-        let mut written = 0u64;
+        let mut report = DemoReport::default();
         let mut pending = (total > 0).then(|| spawn(generator, 0));
         while let Some(task) = pending.take() {
             let (generator, rows, end) = task
@@ -256,10 +283,79 @@ impl Services {
             companies::insert_bulk(&mut tx, &rows, now_ms()).await?;
             companies::sync_id_sequence(&mut tx, self.store.backend()).await?;
             commit(tx).await?;
-            written = end;
-            progress(written);
+            report.companies = end;
+            progress(DemoPhase::Companies, end, total);
         }
-        Ok(written)
+
+        let first = serial_base as i64 + 1;
+        let last = serial_base as i64 + total as i64;
+        let mut from = first;
+        while from <= last {
+            let to = (from + PEOPLE_BATCH - 1).min(last);
+            let now = now_ms();
+            let mut tx = self.store.begin().await?;
+            report.people += demo::insert_people(&mut tx, from, to, now).await?;
+            demo::insert_reseller_departments(&mut tx, from, to, now).await?;
+            commit(tx).await?;
+            progress(DemoPhase::People, (to - first + 1) as u64, total);
+            from = to + 1;
+        }
+        report.departments = 2 * (plan.companies / 100).max(1).min(plan.companies);
+        self.demo_bench_people(provider.id, first, last).await?;
+        Ok(report)
+    }
+
+    /// `benchsubtree` and `benchsignin`, unless they exist already.
+    async fn demo_bench_people(
+        &self,
+        provider_id: i64,
+        first: i64,
+        last: i64,
+    ) -> Result<(), ServiceError> {
+        let reseller = {
+            let mut conn = self.store.reader().await?;
+            demo::first_reseller(&mut conn, first, last).await?
+        };
+        let hash = crate::auth::hash_password(DEMO_PASSWORD.to_string()).await?;
+        let people = [
+            ("benchsubtree", reseller, "Sales", "Subtree", "Bench"),
+            (
+                "benchsignin",
+                Some(provider_id),
+                "Technical support",
+                "Sign-in",
+                "Bench",
+            ),
+        ];
+        for (login, company, department, first_name, last_name) in people {
+            let Some(company_id) = company else { continue };
+            let mut tx = self.store.begin().await?;
+            if users::by_login(&mut tx, login).await?.is_some() {
+                continue;
+            }
+            let user_id = users::insert(
+                &mut tx,
+                &users::NewUser {
+                    company_id,
+                    login: login.to_string(),
+                    first_name: first_name.to_string(),
+                    last_name: last_name.to_string(),
+                    email: Some(format!("{login}@example.ru")),
+                    kind: "staff".to_string(),
+                    full_access: false,
+                    password_hash: hash.clone(),
+                },
+                now_ms(),
+            )
+            .await?;
+            if let Some(department_id) =
+                demo::department_named(&mut tx, company_id, department).await?
+            {
+                demo::add_member(&mut tx, department_id, user_id).await?;
+            }
+            commit(tx).await?;
+        }
+        Ok(())
     }
 }
 

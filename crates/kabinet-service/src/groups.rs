@@ -255,7 +255,7 @@ impl Services {
         actor: &Actor,
         group_id: i64,
         mut query: CompanyQuery,
-    ) -> Result<(Vec<CompanyRecord>, i64), ServiceError> {
+    ) -> Result<(Vec<CompanyRecord>, companies::Total), ServiceError> {
         actor.require(Function::CompaniesView)?;
         let mut conn = self.store.reader().await?;
         let group = company_in_scope(&mut conn, actor, group_id).await?;

@@ -543,6 +543,18 @@ impl CompanySort {
             .unwrap_or("name")
     }
 
+    /// Whether the column may be empty (NULLs sort last).
+    fn nullable(self) -> bool {
+        !matches!(
+            self,
+            CompanySort::Id
+                | CompanySort::Name
+                | CompanySort::ChildrenCount
+                | CompanySort::CreatedAt
+                | CompanySort::UpdatedAt
+        )
+    }
+
     fn column(self) -> &'static str {
         match self {
             CompanySort::Id => "c.id",
@@ -583,6 +595,9 @@ pub struct CompanyQuery {
     pub multichannel_number: Option<String>,
     pub deleted: DeletedFilter,
     pub sort: CompanySort,
+    /// Whether the person chose the sort; a search with many matches and
+    /// no chosen sort lists them in the order they were added.
+    pub sort_chosen: bool,
     pub descending: bool,
     pub limit: i64,
     pub offset: i64,
@@ -638,25 +653,84 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
     };
 }
 
-/// One page of companies and the total number of matches.
+/// How many matches a company list counts at most; beyond it the total
+/// reads "1,000+" (as large search interfaces show), so that a common
+/// fragment or a wide filter over a million companies never counts every
+/// match.
+pub const COUNT_CAP: i64 = 1000;
+
+/// A search whose words match more companies than this (by the trigram
+/// index) is a common one: unless the person chose a sort, its page is the
+/// first matches in the order the companies were added, which the index
+/// yields without sorting tens of thousands of rows by name.
+const RARE_MATCHES: i64 = 2000;
+
+/// The number of matches of a list: exact up to [`COUNT_CAP`], else the cap
+/// with `exact` false.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    pub exact: bool,
+}
+
+/// How many companies (live or not, ignoring every other filter) the words
+/// match by the trigram index, counted up to `RARE_MATCHES + 1`.
+async fn word_matches(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    words: &[String],
+) -> Result<i64, StoreError> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM (SELECT c.id FROM companies c WHERE 1 = 1");
+    push_text_search(&mut sql, backend, "c", "companies_fts", words, None);
+    sql.push(" LIMIT ").bind(RARE_MATCHES + 1).push(") s");
+    col(&sql.query().fetch_one(&mut *conn).await?, "n")
+}
+
+/// One page of companies and the number of matches (exact up to
+/// [`COUNT_CAP`]). The page's ids are found first, from the indexes alone
+/// where they cover the filters and the order, and only those 50 rows are
+/// read whole, so a deep page costs an index walk, not a table walk.
 pub async fn list(
     conn: &mut AnyConnection,
     backend: Backend,
     query: &CompanyQuery,
-) -> Result<(Vec<CompanyRecord>, i64), StoreError> {
-    let mut count = Sql::new("SELECT COUNT(*) AS total FROM companies c");
-    push_filters(&mut count, query, backend);
-    let total: i64 = col(&count.query().fetch_one(&mut *conn).await?, "total")?;
+) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
+    let common_words = !query.words.is_empty()
+        && !query.sort_chosen
+        && word_matches(&mut *conn, backend, &query.words).await? > RARE_MATCHES;
 
-    let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM companies c"));
-    push_filters(&mut page, query, backend);
+    let mut count = Sql::new("SELECT COUNT(*) AS total FROM (SELECT 1 FROM companies c");
+    push_filters(&mut count, query, backend);
+    count.push(" LIMIT ").bind(COUNT_CAP + 1).push(") s");
+    let counted: i64 = col(&count.query().fetch_one(&mut *conn).await?, "total")?;
+    let total = Total {
+        count: counted.min(COUNT_CAP),
+        exact: counted <= COUNT_CAP,
+    };
+
     let direction = if query.descending { "DESC" } else { "ASC" };
-    // NULLs sort last both ways on both backends.
     let column = query.sort.column();
-    page.push(&format!(
-        " ORDER BY CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}, c.id {direction} LIMIT "
+    // NULLs sort last both ways on both backends.
+    let order = if common_words {
+        " ORDER BY c.id ASC".to_string()
+    } else if query.sort.nullable() {
+        format!(
+            " ORDER BY CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}, c.id {direction}"
+        )
+    } else {
+        format!(" ORDER BY {column} {direction}, c.id {direction}")
+    };
+    let mut page = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM companies c WHERE c.id IN (SELECT c.id FROM companies c"
     ));
-    page.bind(query.limit).push(" OFFSET ").bind(query.offset);
+    push_filters(&mut page, query, backend);
+    page.push(&order);
+    page.push(" LIMIT ")
+        .bind(query.limit)
+        .push(" OFFSET ")
+        .bind(query.offset)
+        .push(")");
+    page.push(&order);
     let rows = page.query().fetch_all(&mut *conn).await?;
     let items = rows
         .iter()

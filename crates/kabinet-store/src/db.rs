@@ -293,6 +293,15 @@ pub(crate) fn push_text_search(
         }
         let pattern = format!("%{word}%");
         match backend {
+            // A word of three characters or more is a phrase of trigrams,
+            // which the index answers without reading the rows.
+            Backend::Sqlite if word.chars().count() >= 3 => {
+                sql.push(&format!(
+                    "{alias}.id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH "
+                ))
+                .bind(format!("\"{}\"", word.replace('"', "\"\"")))
+                .push(")");
+            }
             Backend::Sqlite => {
                 sql.push(&format!(
                     "{alias}.id IN (SELECT rowid FROM {fts_table} WHERE search_text LIKE "

@@ -8,6 +8,7 @@ pub mod act_as;
 pub mod audit;
 pub mod companies;
 mod db;
+pub mod demo;
 pub mod departments;
 pub mod group_links;
 pub mod migrate;

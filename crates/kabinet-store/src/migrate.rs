@@ -94,6 +94,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_act_as.sql"),
         postgres: include_str!("../migrations/postgres/0014_act_as.sql"),
     },
+    Migration {
+        version: 15,
+        name: "list_indexes",
+        sqlite: include_str!("../migrations/sqlite/0015_list_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0015_list_indexes.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

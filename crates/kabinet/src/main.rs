@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use kabinet_server::{AppState, HttpSettings, Metrics};
-use kabinet_service::demo::DemoPlan;
+use kabinet_service::demo::{DemoPhase, DemoPlan, DEMO_PASSWORD};
 use kabinet_service::{ServiceSettings, Services};
 use kabinet_store::Store;
 
@@ -384,18 +384,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let bar = indicatif::ProgressBar::new(companies);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} companies, {per_sec}, ETA {eta}",
+                    "{bar:40} {pos}/{len} {msg}, {per_sec}, ETA {eta}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             let started = std::time::Instant::now();
-            let written = services
-                .demo_fill(DemoPlan { companies, seed }, |done| bar.set_position(done))
+            let phase = std::cell::Cell::new(None);
+            let report = services
+                .demo_fill(DemoPlan { companies, seed }, |now, done, total| {
+                    if phase.get() != Some(now) {
+                        phase.set(Some(now));
+                        bar.reset();
+                        bar.set_length(total);
+                        bar.set_message(match now {
+                            DemoPhase::Companies => "companies",
+                            DemoPhase::People => "companies given people and departments",
+                            DemoPhase::Search => "search index",
+                        });
+                    }
+                    bar.set_position(done);
+                })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             bar.finish();
             println!(
-                "{written} companies written in {:.1} s",
+                "{} companies, {} people and {} departments written in {:.1} s; \
+                 benchsubtree and benchsignin sign in with {DEMO_PASSWORD}",
+                report.companies,
+                report.people,
+                report.departments,
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -141,7 +141,7 @@ async fn first_start_prints_a_generated_password_that_signs_in() {
 async fn reset_password_token_create_backup_demo_and_migrate() {
     let data = DataDir::new();
     let (migrate_out, _) = run(kabinet(&["migrate"], &data));
-    assert_eq!(migrate_out.trim(), "migrations applied: 14");
+    assert_eq!(migrate_out.trim(), "migrations applied: 15");
     let (again, _) = run(kabinet(&["migrate"], &data));
     assert_eq!(
         again.trim(),
@@ -169,7 +169,6 @@ async fn reset_password_token_create_backup_demo_and_migrate() {
     assert_eq!(me.status(), 200);
 
     let (demo_out, _) = run(kabinet(&["demo", "--companies", "300"], &data));
-    assert!(demo_out.contains("300 companies written"), "{demo_out}");
     let list: serde_json::Value = reqwest::Client::new()
         .get(format!("{address}/api/v1/companies?limit=1&reseller=true"))
         .bearer_auth(token)
@@ -190,6 +189,74 @@ async fn reset_password_token_create_backup_demo_and_migrate() {
         .await
         .unwrap();
     assert_eq!(all["total"], 301);
+
+    // Three people per company, two departments per reseller, and the named
+    // benchmark people: benchsubtree sees exactly its reseller's subtree.
+    assert!(
+        demo_out.contains("300 companies, 900 people and 6 departments"),
+        "{demo_out}"
+    );
+    let people: serde_json::Value = reqwest::Client::new()
+        .get(format!("{address}/api/v1/users?limit=1"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        people["total"], 903,
+        "admin, 900 demo people, 2 bench people"
+    );
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let signed = client
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&serde_json::json!({"login": "benchsubtree", "password": "kabinet-demo-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    let me: serde_json::Value = client
+        .get(format!("{address}/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reseller = me["company_id"].as_i64().expect("company_id in /me");
+    let seen: serde_json::Value = client
+        .get(format!("{address}/api/v1/companies?limit=500"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let children: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{address}/api/v1/companies?limit=1&parent_id={reseller}"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subtree = children["total"].as_i64().unwrap() + 1;
+    assert!(subtree > 1, "the first reseller has affiliates");
+    assert_eq!(seen["total"].as_i64().unwrap(), subtree);
+    let outside = client
+        .get(format!("{address}/api/v1/companies/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), 404, "the provider is outside the subtree");
 
     let backup = data.0.join("copy.db");
     let (backup_out, _) = run(kabinet(

@@ -678,3 +678,66 @@ async fn unknown_companies_are_not_found() {
     assert_eq!(app.delete("/api/v1/companies/999999").await.status, 404);
     assert_eq!(app.get("/api/v1/nothing-here").await.status, 404);
 }
+
+/// A large base (issue 6): totals count up to 1,000 and then say so; a
+/// common fragment without a chosen sort lists matches in the order they
+/// were added, with a chosen sort in that order; a rare one is exact and
+/// sorted by name; pages go on past the cap.
+#[tokio::test]
+async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
+    let app = TestApp::spawn().await;
+    app.services
+        .demo_fill(
+            kabinet_service::demo::DemoPlan {
+                companies: 2600,
+                seed: 3,
+            },
+            |_, _, _| {},
+        )
+        .await
+        .unwrap();
+
+    let all = app.get("/api/v1/companies?limit=50").await;
+    assert_eq!(all.status, 200);
+    assert_eq!(all.body["total"], 1000);
+    assert_eq!(all.body["total_exact"], false);
+    // 2,601 companies with the provider: paging goes on past the cap.
+    let deep = app.get("/api/v1/companies?limit=50&offset=2550").await;
+    assert_eq!(deep.body["items"].as_array().unwrap().len(), 50);
+    let last = app.get("/api/v1/companies?limit=50&offset=2600").await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+
+    // Every account number holds "ls-000": a common fragment.
+    let common = app.get("/api/v1/companies?q=ls-000&limit=20").await;
+    assert_eq!(common.status, 200);
+    assert_eq!(common.body["total"], 1000);
+    assert_eq!(common.body["total_exact"], false);
+    let ids: Vec<i64> = common.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 20);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "added order: {ids:?}");
+    for item in common.body["items"].as_array().unwrap() {
+        let account = item["account_number"].as_str().unwrap().to_lowercase();
+        assert!(account.contains("ls-000"), "{account}");
+    }
+
+    // The same search with a chosen sort is sorted by it.
+    let sorted = app
+        .get("/api/v1/companies?q=ls-000&sort=name&limit=20")
+        .await;
+    let names = sorted.names();
+    let mut expected = names.clone();
+    expected.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, expected);
+    assert_eq!(names.len(), 20);
+
+    // A rare fragment (one account number's digits) is exact and by name.
+    let rare = app.get("/api/v1/companies?q=ls-00000777").await;
+    assert_eq!(rare.body["total"], 1);
+    assert_eq!(rare.body["total_exact"], true);
+    assert_eq!(rare.body["items"][0]["id"], 777);
+}
