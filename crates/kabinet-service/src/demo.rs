@@ -241,8 +241,6 @@ impl Services {
         plan: DemoPlan,
         progress: impl Fn(DemoPhase, u64, u64),
     ) -> Result<DemoReport, ServiceError> {
-        const BATCH: u64 = 5_000;
-        const PEOPLE_BATCH: i64 = 50_000;
         let provider = {
             let mut conn = self.store.reader().await?;
             companies::provider(&mut conn)
@@ -261,6 +259,31 @@ impl Services {
             resellers_wanted: (plan.companies / 100).max(1).min(plan.companies),
             resellers: Vec::new(),
         };
+        self.store.bulk_load(true).await?;
+        let filled = self
+            .demo_rows(plan, generator, serial_base, &progress)
+            .await;
+        self.store.bulk_load(false).await?;
+        let report = filled?;
+        self.demo_bench_people(
+            provider.id,
+            serial_base as i64 + 1,
+            serial_base as i64 + plan.companies as i64,
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// The companies, people and departments of [`Services::demo_fill`].
+    async fn demo_rows(
+        &self,
+        plan: DemoPlan,
+        generator: Generator,
+        serial_base: u64,
+        progress: &impl Fn(DemoPhase, u64, u64),
+    ) -> Result<DemoReport, ServiceError> {
+        const BATCH: u64 = 5_000;
+        const PEOPLE_BATCH: i64 = 50_000;
         let total = plan.companies;
         let spawn = |mut generator: Generator, from: u64| {
             tokio::task::spawn_blocking(move || {
@@ -270,6 +293,12 @@ impl Services {
             })
         };
         let mut report = DemoReport::default();
+        // One transaction: on SQLite the per-row triggers and secondary
+        // indexes are set aside and built once at the end; a failure
+        // anywhere leaves the database as it was.
+        let backend = self.store.backend();
+        let mut tx = self.store.begin().await?;
+        let suspended = demo::suspend_for_bulk(&mut tx, backend).await?;
         let mut pending = (total > 0).then(|| spawn(generator, 0));
         while let Some(task) = pending.take() {
             let (generator, rows, end) = task
@@ -279,13 +308,11 @@ impl Services {
             if end < total {
                 pending = Some(spawn(generator, end));
             }
-            let mut tx = self.store.begin().await?;
             companies::insert_bulk(&mut tx, &rows, now_ms()).await?;
-            companies::sync_id_sequence(&mut tx, self.store.backend()).await?;
-            commit(tx).await?;
             report.companies = end;
             progress(DemoPhase::Companies, end, total);
         }
+        companies::sync_id_sequence(&mut tx, backend).await?;
 
         let first = serial_base as i64 + 1;
         let last = serial_base as i64 + total as i64;
@@ -293,15 +320,17 @@ impl Services {
         while from <= last {
             let to = (from + PEOPLE_BATCH - 1).min(last);
             let now = now_ms();
-            let mut tx = self.store.begin().await?;
             report.people += demo::insert_people(&mut tx, from, to, now).await?;
             demo::insert_reseller_departments(&mut tx, from, to, now).await?;
-            commit(tx).await?;
             progress(DemoPhase::People, (to - first + 1) as u64, total);
             from = to + 1;
         }
+        progress(DemoPhase::Search, 0, 1);
+        demo::resume_after_bulk(&mut tx, suspended).await?;
+        demo::settle(&mut tx, backend).await?;
+        commit(tx).await?;
+        progress(DemoPhase::Search, 1, 1);
         report.departments = 2 * (plan.companies / 100).max(1).min(plan.companies);
-        self.demo_bench_people(provider.id, first, last).await?;
         Ok(report)
     }
 

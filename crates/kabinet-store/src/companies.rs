@@ -252,14 +252,15 @@ pub async fn insert(
 }
 
 /// Inserts many companies whose ids and paths the caller chose (the demo
-/// generator), a few hundred rows per statement. Call
+/// generator), two rows per statement (sqlx looks up every `$N` by name
+/// per bound value, so cost grows with the square of a statement's values). Call
 /// [`sync_id_sequence`] afterwards so later inserts continue after them.
 pub async fn insert_bulk(
     conn: &mut AnyConnection,
     rows: &[(i64, String, CompanyFields)],
     now: i64,
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(10) {
+    for chunk in rows.chunks(2) {
         let mut sql = Sql::new("INSERT INTO companies (id, path, ");
         sql.push(&WRITABLE.join(", "));
         sql.push(", created_at, updated_at) VALUES ");

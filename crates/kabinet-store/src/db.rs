@@ -133,6 +133,36 @@ impl Store {
         Ok(self.write.begin().await?)
     }
 
+    /// Bulk loading (the demo generator) on SQLite: the writer keeps a
+    /// large page cache, does not sync, and checkpoints rarely, so that a
+    /// million rows with their indexes go in at memory speed. A crash
+    /// during it may lose the load, never the file's consistency (WAL).
+    /// `false` restores the normal settings and checkpoints.
+    pub async fn bulk_load(&self, on: bool) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.write.acquire().await?;
+        let pragmas: &[&str] = if on {
+            &[
+                "PRAGMA synchronous = OFF",
+                "PRAGMA cache_size = -524288",
+                "PRAGMA wal_autocheckpoint = 100000",
+            ]
+        } else {
+            &[
+                "PRAGMA synchronous = NORMAL",
+                "PRAGMA cache_size = -2000",
+                "PRAGMA wal_autocheckpoint = 1000",
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ]
+        };
+        for pragma in pragmas {
+            sqlx::query(pragma).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     /// Checks that the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;

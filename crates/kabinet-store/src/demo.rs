@@ -5,7 +5,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::db::StoreError;
+use crate::db::{Backend, StoreError};
 
 /// Russian first names and their lower-case forms (SQLite's `lower()` folds
 /// ASCII only, so the folded forms are given, as the application folds them).
@@ -233,5 +233,105 @@ pub async fn add_member(
         .execute(&mut *conn)
         .await
         .map_err(StoreError::classify)?;
+    Ok(())
+}
+
+/// After a bulk load: SQLite merges each trigram index into one segment
+/// (fewer b-trees per search); PostgreSQL gathers the planner's statistics.
+pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
+    let statements: &[&str] = match backend {
+        Backend::Sqlite => &["INSERT INTO companies_fts(companies_fts) VALUES ('optimize')"],
+        Backend::Postgres => &["ANALYZE companies", "ANALYZE users", "ANALYZE departments"],
+    };
+    for statement in statements {
+        sqlx::query(statement).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The insert triggers a bulk load on SQLite sets aside: per-row trigram
+/// index upkeep and the parent's child count. Their work is redone once at
+/// the end.
+const BULK_SUSPENDED_TRIGGERS: [&str; 3] = [
+    "companies_fts_insert",
+    "companies_children_insert",
+    "users_fts_insert",
+];
+
+/// What a bulk load set aside, to be put back by [`resume_after_bulk`].
+#[derive(Debug, Default)]
+pub struct Suspended {
+    /// Definitions of the dropped triggers and indexes, in schema order.
+    definitions: Vec<String>,
+}
+
+/// On SQLite, drops the per-row insert triggers and the secondary indexes
+/// of companies and people (those declared with CREATE INDEX), keeping
+/// their definitions from the schema: a million rows then append to their
+/// tables, and each index is built once, sorted, at the end. Nothing on
+/// PostgreSQL. Run it inside the load's transaction, so a failed load
+/// leaves the schema as it was.
+pub async fn suspend_for_bulk(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<Suspended, StoreError> {
+    if backend != Backend::Sqlite {
+        return Ok(Suspended::default());
+    }
+    let mut suspended = Suspended::default();
+    let triggers = BULK_SUSPENDED_TRIGGERS
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT type, name, sql FROM sqlite_master \
+         WHERE (type = 'trigger' AND name IN ({triggers})) \
+            OR (type = 'index' AND tbl_name IN ('companies', 'users') AND sql IS NOT NULL) \
+         ORDER BY rowid"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.iter().filter(|(kind, _, _)| kind == "trigger").count() != BULK_SUSPENDED_TRIGGERS.len()
+    {
+        return Err(StoreError::Corrupt(
+            "a search or child-count trigger is missing".into(),
+        ));
+    }
+    for (kind, name, definition) in rows {
+        let kind = if kind == "trigger" {
+            "TRIGGER"
+        } else {
+            "INDEX"
+        };
+        sqlx::query(&format!("DROP {kind} \"{name}\""))
+            .execute(&mut *conn)
+            .await?;
+        suspended.definitions.push(definition);
+    }
+    Ok(suspended)
+}
+
+/// Rebuilds the trigram indexes and the child counts, and recreates what
+/// [`suspend_for_bulk`] dropped.
+pub async fn resume_after_bulk(
+    conn: &mut AnyConnection,
+    suspended: Suspended,
+) -> Result<(), StoreError> {
+    if suspended.definitions.is_empty() {
+        return Ok(());
+    }
+    for definition in &suspended.definitions {
+        sqlx::query(definition).execute(&mut *conn).await?;
+    }
+    for statement in [
+        "INSERT INTO companies_fts(companies_fts) VALUES ('rebuild')",
+        "INSERT INTO users_fts(users_fts) VALUES ('rebuild')",
+        "UPDATE companies SET children_count = (SELECT COUNT(*) FROM companies ch \
+             WHERE ch.parent_id = companies.id AND ch.deleted_at IS NULL) \
+         WHERE id IN (SELECT DISTINCT parent_id FROM companies WHERE parent_id IS NOT NULL)",
+    ] {
+        sqlx::query(statement).execute(&mut *conn).await?;
+    }
     Ok(())
 }

@@ -390,9 +390,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let started = std::time::Instant::now();
             let phase = std::cell::Cell::new(None);
+            let phase_started = std::cell::Cell::new(std::time::Instant::now());
             let report = services
                 .demo_fill(DemoPlan { companies, seed }, |now, done, total| {
                     if phase.get() != Some(now) {
+                        if let Some(previous) = phase.get() {
+                            bar.suspend(|| {
+                                println!(
+                                    "{previous:?}: {:.1} s",
+                                    phase_started.get().elapsed().as_secs_f64()
+                                )
+                            });
+                        }
+                        phase_started.set(std::time::Instant::now());
                         phase.set(Some(now));
                         bar.reset();
                         bar.set_length(total);
@@ -407,6 +417,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             bar.finish();
+            println!(
+                "{:?}: {:.1} s",
+                DemoPhase::Search,
+                phase_started.get().elapsed().as_secs_f64()
+            );
             println!(
                 "{} companies, {} people and {} departments written in {:.1} s; \
                  benchsubtree and benchsignin sign in with {DEMO_PASSWORD}",

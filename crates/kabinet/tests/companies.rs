@@ -735,6 +735,18 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
     assert_eq!(names, expected);
     assert_eq!(names.len(), 20);
 
+    // The bulk load rebuilt the child counts its triggers would have kept.
+    let resellers = app.get("/api/v1/companies?reseller=true&limit=5").await;
+    for reseller in resellers.body["items"].as_array().unwrap() {
+        let id = reseller["id"].as_i64().unwrap();
+        let children = app
+            .get(&format!("/api/v1/companies?parent_id={id}&limit=1"))
+            .await;
+        assert_eq!(reseller["children_count"], children.body["total"], "{id}");
+    }
+    let provider = app.get("/api/v1/companies/1").await;
+    assert!(provider.body["children_count"].as_i64().unwrap() > 2000);
+
     // A rare fragment (one account number's digits) is exact and by name.
     let rare = app.get("/api/v1/companies?q=ls-00000777").await;
     assert_eq!(rare.body["total"], 1);
