@@ -55,7 +55,23 @@ impl Section {
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.key() == key)
+        // A match on the string (a length switch and one comparison)
+        // instead of a walk over the catalog: stored rights are parsed on
+        // every change of rights. `tests::keys_are_unique_and_round_trip` keeps the two
+        // directions equal.
+        Some(match key {
+            "companies" => Section::Companies,
+            "users" => Section::Users,
+            "departments" => Section::Departments,
+            "audit" => Section::Audit,
+            "settings" => Section::Settings,
+            "api_tokens" => Section::ApiTokens,
+            "outbox" => Section::Outbox,
+            "billing" => Section::Billing,
+            "support" => Section::Support,
+            "telephony" => Section::Telephony,
+            _ => return None,
+        })
     }
 
     /// Russian and English names.
@@ -215,7 +231,41 @@ impl Function {
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.key() == key)
+        use Function::*;
+        // As `Section::from_key`: a match, kept equal to `key` by
+        // `tests::keys_are_unique_and_round_trip`.
+        Some(match key {
+            "companies.view" => CompaniesView,
+            "companies.create" => CompaniesCreate,
+            "companies.edit" => CompaniesEdit,
+            "companies.delete" => CompaniesDelete,
+            "companies.restore" => CompaniesRestore,
+            "companies.link" => CompaniesLink,
+            "companies.enter" => CompaniesEnter,
+            "users.view" => UsersView,
+            "users.create" => UsersCreate,
+            "users.edit" => UsersEdit,
+            "users.delete" => UsersDelete,
+            "users.restore" => UsersRestore,
+            "users.credentials" => UsersCredentials,
+            "departments.view" => DepartmentsView,
+            "departments.edit" => DepartmentsEdit,
+            "departments.rights" => DepartmentsRights,
+            "audit.view" => AuditView,
+            "audit.export" => AuditExport,
+            "settings.view" => SettingsView,
+            "settings.edit" => SettingsEdit,
+            "api_tokens.own" => ApiTokensOwn,
+            "outbox.view" => OutboxView,
+            "outbox.retry" => OutboxRetry,
+            "billing.view" => BillingView,
+            "billing.edit" => BillingEdit,
+            "support.view" => SupportView,
+            "support.edit" => SupportEdit,
+            "telephony.view" => TelephonyView,
+            "telephony.edit" => TelephonyEdit,
+            _ => return None,
+        })
     }
 
     /// Russian and English names.

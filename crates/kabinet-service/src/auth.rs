@@ -2,6 +2,8 @@
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::sync::Arc;
+
 use argon2::Argon2;
 use kabinet_domain::access::Function;
 use kabinet_domain::company::CompanyDraft;
@@ -50,17 +52,37 @@ pub fn generate_password() -> String {
         .collect()
 }
 
+/// Argon2id takes 19 MiB and tens of milliseconds of one core per hash.
+/// Hashing on more threads than cores would only make every sign-in slower
+/// and leave the allocator holding a block per thread, so at most one hash
+/// per core runs at once and the others wait their turn.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServiceError> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        tokio::sync::Semaphore::new(cores)
+    });
+    let _permit = permits
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("hashing closed: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))
+}
+
 /// Hashes a password with argon2id off the async runtime.
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
     })
-    .await
-    .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))?
+    .await?
 }
 
 /// Checks a password against a stored hash off the async runtime. Without a
@@ -70,7 +92,7 @@ pub(crate) async fn verify_password(
     password: String,
     stored: Option<String>,
 ) -> Result<bool, ServiceError> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
         let matches = match PasswordHash::new(&stored) {
@@ -82,7 +104,6 @@ pub(crate) async fn verify_password(
         known && matches
     })
     .await
-    .map_err(|e| ServiceError::Internal(format!("verification task failed: {e}")))
 }
 
 /// A hash of a random password with the default parameters, checked against
@@ -958,32 +979,28 @@ impl Services {
         user_id: i64,
         origin: &Origin,
     ) -> Result<(Actor, UserRecord), ServiceError> {
-        let user = users::by_id(conn, user_id)
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
-        if user.status != "active" {
-            return Err(ServiceError::Unauthenticated);
-        }
-        let company = companies::get(conn, user.company_id)
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
-        if company.deleted_at.is_some() {
-            return Err(ServiceError::Unauthenticated);
-        }
-        // Read on every request: a change of rights applies to the next one.
-        let grants = crate::departments::grants_of(conn, &user).await?;
-        let (group_company_id, linked_paths) =
-            crate::groups::group_scope(conn, &user, &company).await?;
+        // The epoch first: a change committed after it moves it on, so the
+        // next request reads again whatever this one read.
+        let epoch = sessions::auth_epoch(conn).await?;
+        let resolved = match self.auth_cache.get(user_id, epoch) {
+            Some(resolved) => resolved,
+            None => {
+                let resolved = Arc::new(resolve_user(conn, user_id).await?);
+                self.auth_cache.put(user_id, epoch, resolved.clone());
+                resolved
+            }
+        };
+        let user = resolved.user.clone();
         let actor = Actor {
             user_id: user.id,
             display_name: format!("{} {}", user.first_name, user.last_name),
             login: user.login.clone(),
-            company_id: company.id,
-            company_name: company.fields.name,
-            scope_path: company.path,
-            group_company_id,
-            linked_paths,
-            grants,
+            company_id: resolved.company_id,
+            company_name: resolved.company_name.clone(),
+            scope_path: resolved.scope_path.clone(),
+            group_company_id: resolved.group_company_id,
+            linked_paths: resolved.linked_paths.clone(),
+            grants: resolved.grants.clone(),
             ip: origin.ip.clone(),
             on_behalf_of: None,
             acting: None,
@@ -1066,15 +1083,22 @@ impl Services {
             return Err(ServiceError::Unauthenticated);
         }
         let mut conn = self.store.reader().await?;
-        let (token_id, user_id) = sessions::token_by_hash(&mut conn, &secret_hash(token))
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
+        let (token_id, user_id, last_used_at) =
+            sessions::token_by_hash(&mut conn, &secret_hash(token))
+                .await?
+                .ok_or(ServiceError::Unauthenticated)?;
         let (actor, user) = self.actor_for_user(&mut conn, user_id, origin).await?;
         drop(conn);
         check_address(&user, origin)?;
-        let mut tx = self.store.begin().await?;
-        sessions::touch_token(&mut tx, token_id, now_ms()).await?;
-        commit(tx).await?;
+        // Recording use at most once a minute keeps reads from turning into
+        // writes (a write per request would queue every API call behind the
+        // single SQLite writer).
+        let now = now_ms();
+        if last_used_at.is_none_or(|at| now - at > 60_000) {
+            let mut tx = self.store.begin().await?;
+            sessions::touch_token(&mut tx, token_id, now).await?;
+            commit(tx).await?;
+        }
         Ok(actor)
     }
 
@@ -1358,4 +1382,37 @@ impl Services {
             }
         }
     }
+}
+
+/// A live person with their live company, their rights (read on every
+/// change of the authorisation epoch: a change of rights applies to the
+/// next request) and their group scope.
+async fn resolve_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<crate::auth_cache::Resolved, ServiceError> {
+    let user = users::by_id(conn, user_id)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if user.status != "active" {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let company = companies::get(conn, user.company_id)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if company.deleted_at.is_some() {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let grants = crate::departments::grants_of(conn, &user).await?;
+    let (group_company_id, linked_paths) =
+        crate::groups::group_scope(conn, &user, &company).await?;
+    Ok(crate::auth_cache::Resolved {
+        user,
+        company_id: company.id,
+        company_name: company.fields.name,
+        scope_path: company.path,
+        grants,
+        group_company_id,
+        linked_paths,
+    })
 }

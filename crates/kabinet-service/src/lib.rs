@@ -5,6 +5,7 @@
 pub mod acting;
 pub mod audit;
 pub mod auth;
+pub mod auth_cache;
 pub mod companies;
 pub mod demo;
 pub mod departments;
@@ -51,11 +52,18 @@ impl Default for ServiceSettings {
 pub struct Services {
     pub store: Store,
     pub settings: ServiceSettings,
+    /// People resolved at the current authorisation epoch, shared by every
+    /// clone of the services.
+    pub auth_cache: std::sync::Arc<auth_cache::AuthCache>,
 }
 
 impl Services {
     pub fn new(store: Store, settings: ServiceSettings) -> Self {
-        Self { store, settings }
+        Self {
+            store,
+            settings,
+            auth_cache: Default::default(),
+        }
     }
 }
 

@@ -100,6 +100,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_list_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0015_list_indexes.sql"),
     },
+    Migration {
+        version: 16,
+        name: "auth_epoch",
+        sqlite: include_str!("../migrations/sqlite/0016_auth_epoch.sql"),
+        postgres: include_str!("../migrations/postgres/0016_auth_epoch.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

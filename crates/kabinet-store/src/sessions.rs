@@ -157,18 +157,35 @@ pub async fn insert_token(
 }
 
 /// The live token with this hash, if any: (token id, user id).
+/// A live token by the hash of its secret: its id, its person, and when it
+/// was last used.
 pub async fn token_by_hash(
     conn: &mut AnyConnection,
     token_hash: &str,
-) -> Result<Option<(i64, i64)>, StoreError> {
+) -> Result<Option<(i64, i64, Option<i64>)>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(token_hash.to_string())
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|row| Ok((col(&row, "id")?, col(&row, "user_id")?)))
-        .transpose()
+    row.map(|row| {
+        Ok((
+            col(&row, "id")?,
+            col(&row, "user_id")?,
+            col(&row, "last_used_at")?,
+        ))
+    })
+    .transpose()
+}
+
+/// The authorisation epoch: moved on by triggers whenever a person's
+/// identity, scope or rights may have changed (migration 0016).
+pub async fn auth_epoch(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT value FROM auth_epoch WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    col(&row, "value")
 }
 
 pub async fn touch_token(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), StoreError> {

@@ -453,3 +453,59 @@ async fn a_department_card_is_validated_versioned_and_scoped() {
         1
     );
 }
+
+/// Rights are cached between requests while the authorisation epoch stands
+/// still (issue 6). A change written straight into the database, as another
+/// node or the command line would, moves the epoch by trigger, so the next
+/// request still sees it: a revoked right, a right granted, a blocked person.
+#[tokio::test]
+async fn cached_rights_follow_changes_written_by_anyone() {
+    let app = TestApp::spawn().await;
+    let id = person(&app, "cachedrights", None).await;
+    let (status, _) = put(
+        &app,
+        None,
+        &format!("/api/v1/users/{id}/extra-rights"),
+        json!({"rights": ["companies.view"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let token = token_for(&app, "cachedrights").await;
+    let get = |path: &'static str| {
+        let request = app.with_token(&token, Method::GET, path);
+        async move { request.send().await.unwrap().status() }
+    };
+    // Twice: the second answer comes from the cache.
+    assert_eq!(get("/api/v1/companies/1").await, 200);
+    assert_eq!(get("/api/v1/companies/1").await, 200);
+    assert!(!app.services.auth_cache.is_empty());
+
+    write_directly(
+        &app,
+        &format!("DELETE FROM user_extra_rights WHERE user_id = {id}"),
+    )
+    .await;
+    assert_eq!(get("/api/v1/companies/1").await, 403, "revoked elsewhere");
+    write_directly(
+        &app,
+        &format!(
+            "INSERT INTO user_extra_rights (user_id, right_key) VALUES ({id}, 'companies.view')"
+        ),
+    )
+    .await;
+    assert_eq!(get("/api/v1/companies/1").await, 200, "granted elsewhere");
+    write_directly(
+        &app,
+        &format!("UPDATE users SET status = 'blocked' WHERE id = {id}"),
+    )
+    .await;
+    assert_eq!(get("/api/v1/companies/1").await, 401, "blocked elsewhere");
+}
+
+/// One statement in its own transaction, past the services, as another
+/// node or the command line would write.
+async fn write_directly(app: &TestApp, sql: &str) {
+    let mut tx = app.services.store.begin().await.unwrap();
+    sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+}
