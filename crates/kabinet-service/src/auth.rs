@@ -1000,7 +1000,7 @@ impl Services {
             scope_path: resolved.scope_path.clone(),
             group_company_id: resolved.group_company_id,
             linked_paths: resolved.linked_paths.clone(),
-            grants: resolved.grants.clone(),
+            grants: resolved.grants,
             ip: origin.ip.clone(),
             on_behalf_of: None,
             acting: None,
