@@ -7,12 +7,16 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyPool, ConnectOptions, Transaction};
 
 /// Set on every SQLite connection: write-ahead logging so readers never
-/// block the writer, `NORMAL` sync (safe with WAL), a generous busy timeout.
-const SQLITE_PRAGMAS: [&str; 4] = [
+/// block the writer, `NORMAL` sync (safe with WAL), a generous busy timeout,
+/// and an 8 MiB page cache (the default 2 MiB makes a deep list page at a
+/// million companies read its index pages from the kernel again and again;
+/// nine connections stay under 80 MiB).
+const SQLITE_PRAGMAS: [&str; 5] = [
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA busy_timeout = 10000",
     "PRAGMA foreign_keys = ON",
+    "PRAGMA cache_size = -8192",
 ];
 
 /// Which database engine a store runs on.
@@ -152,7 +156,7 @@ impl Store {
         } else {
             &[
                 "PRAGMA synchronous = NORMAL",
-                "PRAGMA cache_size = -2000",
+                "PRAGMA cache_size = -8192",
                 "PRAGMA wal_autocheckpoint = 1000",
                 "PRAGMA wal_checkpoint(TRUNCATE)",
             ]

@@ -259,26 +259,59 @@ const BULK_SUSPENDED_TRIGGERS: [&str; 3] = [
 ];
 
 /// What a bulk load set aside, to be put back by [`resume_after_bulk`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Suspended {
-    /// Definitions of the dropped triggers and indexes, in schema order.
+    backend: Backend,
+    /// Statements that put back the dropped indexes and triggers.
     definitions: Vec<String>,
 }
 
-/// On SQLite, drops the per-row insert triggers and the secondary indexes
-/// of companies and people (those declared with CREATE INDEX), keeping
-/// their definitions from the schema: a million rows then append to their
-/// tables, and each index is built once, sorted, at the end. Nothing on
-/// PostgreSQL. Run it inside the load's transaction, so a failed load
-/// leaves the schema as it was.
+/// On PostgreSQL, the row trigger that keeps child counts; the load
+/// disables it and recounts once.
+const PG_CHILDREN_TRIGGER: &str = "companies_children";
+
+/// Drops the per-row insert triggers and the secondary indexes of
+/// companies and people (on SQLite those declared with CREATE INDEX, on
+/// PostgreSQL those not behind a constraint, and there the child-count
+/// trigger is disabled instead), keeping their definitions from the
+/// schema: a million rows then append to their tables, and each index is
+/// built once, sorted, at the end. Run it inside the load's transaction,
+/// so a failed load leaves the schema as it was.
 pub async fn suspend_for_bulk(
     conn: &mut AnyConnection,
     backend: Backend,
 ) -> Result<Suspended, StoreError> {
-    if backend != Backend::Sqlite {
-        return Ok(Suspended::default());
+    let mut suspended = Suspended {
+        backend,
+        definitions: Vec::new(),
+    };
+    if backend == Backend::Postgres {
+        // Secondary indexes not behind a constraint (the trigram GIN index
+        // among them) are dropped and built once at the end.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT CAST(i.indexname AS TEXT), CAST(i.indexdef AS TEXT) FROM pg_indexes i \
+             WHERE i.schemaname = current_schema() AND i.tablename IN ('companies', 'users') \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) \
+             ORDER BY i.indexname",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for (name, definition) in rows {
+            sqlx::query(&format!("DROP INDEX \"{name}\""))
+                .execute(&mut *conn)
+                .await?;
+            suspended.definitions.push(definition);
+        }
+        sqlx::query(&format!(
+            "ALTER TABLE companies DISABLE TRIGGER {PG_CHILDREN_TRIGGER}"
+        ))
+        .execute(&mut *conn)
+        .await?;
+        suspended.definitions.push(format!(
+            "ALTER TABLE companies ENABLE TRIGGER {PG_CHILDREN_TRIGGER}"
+        ));
+        return Ok(suspended);
     }
-    let mut suspended = Suspended::default();
     let triggers = BULK_SUSPENDED_TRIGGERS
         .iter()
         .map(|n| format!("'{n}'"))
@@ -318,20 +351,23 @@ pub async fn resume_after_bulk(
     conn: &mut AnyConnection,
     suspended: Suspended,
 ) -> Result<(), StoreError> {
-    if suspended.definitions.is_empty() {
-        return Ok(());
-    }
     for definition in &suspended.definitions {
         sqlx::query(definition).execute(&mut *conn).await?;
     }
-    for statement in [
-        "INSERT INTO companies_fts(companies_fts) VALUES ('rebuild')",
-        "INSERT INTO users_fts(users_fts) VALUES ('rebuild')",
+    if suspended.backend == Backend::Sqlite {
+        for statement in [
+            "INSERT INTO companies_fts(companies_fts) VALUES ('rebuild')",
+            "INSERT INTO users_fts(users_fts) VALUES ('rebuild')",
+        ] {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+    }
+    sqlx::query(
         "UPDATE companies SET children_count = (SELECT COUNT(*) FROM companies ch \
              WHERE ch.parent_id = companies.id AND ch.deleted_at IS NULL) \
          WHERE id IN (SELECT DISTINCT parent_id FROM companies WHERE parent_id IS NOT NULL)",
-    ] {
-        sqlx::query(statement).execute(&mut *conn).await?;
-    }
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -747,6 +747,33 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
     let provider = app.get("/api/v1/companies/1").await;
     assert!(provider.body["children_count"].as_i64().unwrap() > 2000);
 
+    // A number is an id and digits: the company with that id comes first,
+    // once, then the companies whose text holds the digits.
+    let first = app.get("/api/v1/companies?q=777&limit=5").await;
+    let ids = |reply: &kabinet_testkit::Reply| -> Vec<i64> {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let head = ids(&first);
+    assert_eq!(head[0], 777, "{head:?}");
+    assert_eq!(head.iter().filter(|id| **id == 777).count(), 1);
+    let next = app.get("/api/v1/companies?q=777&limit=5&offset=5").await;
+    let tail = ids(&next);
+    assert!(!tail.contains(&777) && !tail.is_empty(), "{tail:?}");
+    assert!(
+        tail.iter().all(|id| !head.contains(id)),
+        "{head:?} then {tail:?}"
+    );
+    let everything = app.get("/api/v1/companies?q=777&limit=500").await;
+    let all = ids(&everything);
+    assert_eq!(all.len() as i64, everything.body["total"].as_i64().unwrap());
+    assert_eq!(&all[..5], &head[..]);
+    assert_eq!(&all[5..5 + tail.len()], &tail[..]);
+
     // A rare fragment (one account number's digits) is exact and by name.
     let rare = app.get("/api/v1/companies?q=ls-00000777").await;
     assert_eq!(rare.body["total"], 1);
