@@ -982,6 +982,18 @@ impl Services {
         // The epoch first: a change committed after it moves it on, so the
         // next request reads again whatever this one read.
         let epoch = sessions::auth_epoch(conn).await?;
+        self.actor_at_epoch(conn, user_id, epoch, origin).await
+    }
+
+    /// [`Services::actor_for_user`] with the authorisation epoch already
+    /// read (before anything about the person).
+    pub(crate) async fn actor_at_epoch(
+        &self,
+        conn: &mut AnyConnection,
+        user_id: i64,
+        epoch: i64,
+        origin: &Origin,
+    ) -> Result<(Actor, UserRecord), ServiceError> {
         let resolved = match self.auth_cache.get(user_id, epoch) {
             Some(resolved) => resolved,
             None => {
@@ -1083,11 +1095,13 @@ impl Services {
             return Err(ServiceError::Unauthenticated);
         }
         let mut conn = self.store.reader().await?;
-        let (token_id, user_id, last_used_at) =
-            sessions::token_by_hash(&mut conn, &secret_hash(token))
-                .await?
-                .ok_or(ServiceError::Unauthenticated)?;
-        let (actor, user) = self.actor_for_user(&mut conn, user_id, origin).await?;
+        let live = sessions::token_by_hash(&mut conn, &secret_hash(token))
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let (token_id, last_used_at) = (live.id, live.last_used_at);
+        let (actor, user) = self
+            .actor_at_epoch(&mut conn, live.user_id, live.auth_epoch, origin)
+            .await?;
         drop(conn);
         check_address(&user, origin)?;
         // Recording use at most once a minute keeps reads from turning into

@@ -329,6 +329,7 @@ impl Services {
         demo::resume_after_bulk(&mut tx, suspended).await?;
         demo::settle(&mut tx, backend).await?;
         commit(tx).await?;
+        self.store.vacuum_after_bulk().await?;
         progress(DemoPhase::Search, 1, 1);
         report.departments = 2 * (plan.companies / 100).max(1).min(plan.companies);
         Ok(report)

@@ -167,6 +167,21 @@ impl Store {
         Ok(())
     }
 
+    /// After a bulk load on PostgreSQL: VACUUM sets the visibility map, so
+    /// that list pages are index-only scans rather than a heap visit per
+    /// skipped row (a deep page of a fresh million-row table took 1.8 s),
+    /// and ANALYZE gives the planner the new sizes. Nothing on SQLite.
+    pub async fn vacuum_after_bulk(&self) -> Result<(), StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let mut conn = self.write.acquire().await?;
+        sqlx::raw_sql("VACUUM (ANALYZE) companies, users, departments, department_members")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     /// Checks that the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;

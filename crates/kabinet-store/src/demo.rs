@@ -236,12 +236,13 @@ pub async fn add_member(
     Ok(())
 }
 
-/// After a bulk load: SQLite merges each trigram index into one segment
-/// (fewer b-trees per search); PostgreSQL gathers the planner's statistics.
+/// After a bulk load: SQLite merges the companies' trigram index into one
+/// segment (fewer b-trees per search).
 pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
     let statements: &[&str] = match backend {
         Backend::Sqlite => &["INSERT INTO companies_fts(companies_fts) VALUES ('optimize')"],
-        Backend::Postgres => &["ANALYZE companies", "ANALYZE users", "ANALYZE departments"],
+        // VACUUM (ANALYZE) follows the commit (`Store::vacuum_after_bulk`).
+        Backend::Postgres => &[],
     };
     for statement in statements {
         sqlx::query(statement).execute(&mut *conn).await?;

@@ -157,24 +157,37 @@ pub async fn insert_token(
 }
 
 /// The live token with this hash, if any: (token id, user id).
-/// A live token by the hash of its secret: its id, its person, and when it
-/// was last used.
+/// A live API token found by the hash of its secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub last_used_at: Option<i64>,
+    /// The authorisation epoch, read in the same statement (one round trip
+    /// per API request instead of two).
+    pub auth_epoch: i64,
+}
+
+/// A live token by the hash of its secret, with the authorisation epoch.
 pub async fn token_by_hash(
     conn: &mut AnyConnection,
     token_hash: &str,
-) -> Result<Option<(i64, i64, Option<i64>)>, StoreError> {
+) -> Result<Option<LiveToken>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT t.id, t.user_id, t.last_used_at, e.value AS auth_epoch \
+         FROM api_tokens t CROSS JOIN auth_epoch e \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND e.id = 1",
     )
     .bind(token_hash.to_string())
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|row| {
-        Ok((
-            col(&row, "id")?,
-            col(&row, "user_id")?,
-            col(&row, "last_used_at")?,
-        ))
+        Ok(LiveToken {
+            id: col(&row, "id")?,
+            user_id: col(&row, "user_id")?,
+            last_used_at: col(&row, "last_used_at")?,
+            auth_epoch: col(&row, "auth_epoch")?,
+        })
     })
     .transpose()
 }
