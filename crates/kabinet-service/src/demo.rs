@@ -265,6 +265,7 @@ impl Services {
             .await;
         self.store.bulk_load(false).await?;
         let report = filled?;
+        progress(DemoPhase::Search, 1, 1);
         self.demo_bench_people(
             provider.id,
             serial_base as i64 + 1,
@@ -321,7 +322,7 @@ impl Services {
             let to = (from + PEOPLE_BATCH - 1).min(last);
             let now = now_ms();
             report.people += demo::insert_people(&mut tx, from, to, now).await?;
-            demo::insert_reseller_departments(&mut tx, from, to, now).await?;
+            report.departments += demo::insert_reseller_departments(&mut tx, from, to, now).await?;
             progress(DemoPhase::People, (to - first + 1) as u64, total);
             from = to + 1;
         }
@@ -329,9 +330,6 @@ impl Services {
         demo::resume_after_bulk(&mut tx, suspended).await?;
         demo::settle(&mut tx, backend).await?;
         commit(tx).await?;
-        self.store.vacuum_after_bulk().await?;
-        progress(DemoPhase::Search, 1, 1);
-        report.departments = 2 * (plan.companies / 100).max(1).min(plan.companies);
         Ok(report)
     }
 

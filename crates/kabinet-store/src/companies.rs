@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError};
+use crate::db::{col, flag, fts_phrase, push_text_search, trigram_word, Backend, Sql, StoreError};
 use crate::group_links::push_linked_subtrees;
 
 /// The stored fields of a company card (what a create or an edit writes).
@@ -612,17 +612,19 @@ pub struct CompanyQuery {
 /// instead of being read whole into a list first (41,000 ids for a common
 /// fragment at a million companies: 15 ms a query).
 fn fts_join(query: &CompanyQuery, backend: Backend) -> bool {
-    backend == Backend::Sqlite
-        && query.id.is_none()
-        && !query.words.is_empty()
-        && query.words.iter().all(|w| w.chars().count() >= 3)
+    query.id.is_none() && trigram_words(&query.words, backend)
 }
 
-/// The words as an FTS5 query: one quoted phrase each, all required.
+/// Whether the trigram index answers every word by itself (SQLite).
+fn trigram_words(words: &[String], backend: Backend) -> bool {
+    backend == Backend::Sqlite && !words.is_empty() && words.iter().all(|w| trigram_word(w))
+}
+
+/// The words as an FTS5 query: one phrase each, all required.
 fn fts_phrases(words: &[String]) -> String {
     words
         .iter()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .map(|w| fts_phrase(w))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -736,11 +738,7 @@ async fn word_matches(
     backend: Backend,
     words: &[String],
 ) -> Result<i64, StoreError> {
-    let probe = CompanyQuery {
-        words: words.to_vec(),
-        ..CompanyQuery::default()
-    };
-    let mut sql = if fts_join(&probe, backend) {
+    let mut sql = if trigram_words(words, backend) {
         let mut sql = Sql::new(
             "SELECT COUNT(*) AS n FROM (SELECT rowid FROM companies_fts WHERE companies_fts MATCH ",
         );
@@ -863,31 +861,38 @@ async fn list_matching(
 
     let direction = if query.descending { "DESC" } else { "ASC" };
     let column = query.sort.column();
-    // NULLs sort last both ways on both backends.
-    let order = if common_words && fts_join(query, backend) {
-        // The index yields its ids in order: no sort, it stops at the page.
-        " ORDER BY f.rowid ASC".to_string()
-    } else if common_words {
-        " ORDER BY c.id ASC".to_string()
-    } else if query.sort.nullable() {
-        format!(
-            " ORDER BY CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}, c.id {direction}"
-        )
+    // `id` names the id in the ORDER BY: inside, where the trigram index
+    // is joined, its rowid, which it yields in order (no sort, it stops at
+    // the page); outside, the company's.
+    let order = |id: &str| {
+        if common_words {
+            format!(" ORDER BY {id} ASC")
+        } else if query.sort.nullable() {
+            // NULLs sort last both ways on both backends.
+            format!(
+                " ORDER BY CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}, c.id {direction}"
+            )
+        } else {
+            format!(" ORDER BY {column} {direction}, c.id {direction}")
+        }
+    };
+    let inner_id = if fts_join(query, backend) {
+        "f.rowid"
     } else {
-        format!(" ORDER BY {column} {direction}, c.id {direction}")
+        "c.id"
     };
     let mut page = Sql::new(&format!(
         "SELECT {COLUMNS} FROM companies c WHERE c.id IN (SELECT c.id"
     ));
     push_from(&mut page, query, backend);
     push_filters(&mut page, query, backend);
-    page.push(&order);
+    page.push(&order(inner_id));
     page.push(" LIMIT ")
         .bind(query.limit)
         .push(" OFFSET ")
         .bind(query.offset)
         .push(")");
-    page.push(&order.replace("f.rowid", "c.id"));
+    page.push(&order("c.id"));
     let rows = page.query().fetch_all(&mut *conn).await?;
     let items = rows
         .iter()

@@ -141,12 +141,22 @@ impl Store {
     /// large page cache, does not sync, and checkpoints rarely, so that a
     /// million rows with their indexes go in at memory speed. A crash
     /// during it may lose the load, never the file's consistency (WAL).
-    /// `false` restores the normal settings and checkpoints.
+    /// `false` ends it: on SQLite the connection's usual settings
+    /// ([`SQLITE_PRAGMAS`]) come back and the log is checkpointed; on
+    /// PostgreSQL VACUUM sets the visibility map, so that list pages are
+    /// index-only scans rather than a heap visit per skipped row (a deep
+    /// page of a fresh million-row table took 1.8 s), and ANALYZE gives the
+    /// planner the new sizes.
     pub async fn bulk_load(&self, on: bool) -> Result<(), StoreError> {
-        if self.backend != Backend::Sqlite {
+        let mut conn = self.write.acquire().await?;
+        if self.backend == Backend::Postgres {
+            if !on {
+                sqlx::raw_sql("VACUUM (ANALYZE) companies, users, departments, department_members")
+                    .execute(&mut *conn)
+                    .await?;
+            }
             return Ok(());
         }
-        let mut conn = self.write.acquire().await?;
         let pragmas: &[&str] = if on {
             &[
                 "PRAGMA synchronous = OFF",
@@ -155,30 +165,14 @@ impl Store {
             ]
         } else {
             &[
-                "PRAGMA synchronous = NORMAL",
-                "PRAGMA cache_size = -8192",
                 "PRAGMA wal_autocheckpoint = 1000",
                 "PRAGMA wal_checkpoint(TRUNCATE)",
             ]
         };
-        for pragma in pragmas {
+        let restored = if on { &[][..] } else { &SQLITE_PRAGMAS[..] };
+        for pragma in restored.iter().chain(pragmas) {
             sqlx::query(pragma).execute(&mut *conn).await?;
         }
-        Ok(())
-    }
-
-    /// After a bulk load on PostgreSQL: VACUUM sets the visibility map, so
-    /// that list pages are index-only scans rather than a heap visit per
-    /// skipped row (a deep page of a fresh million-row table took 1.8 s),
-    /// and ANALYZE gives the planner the new sizes. Nothing on SQLite.
-    pub async fn vacuum_after_bulk(&self) -> Result<(), StoreError> {
-        if self.backend != Backend::Postgres {
-            return Ok(());
-        }
-        let mut conn = self.write.acquire().await?;
-        sqlx::raw_sql("VACUUM (ANALYZE) companies, users, departments, department_members")
-            .execute(&mut *conn)
-            .await?;
         Ok(())
     }
 
@@ -317,6 +311,17 @@ pub(crate) fn flag(row: &AnyRow, name: &str) -> Result<bool, StoreError> {
 /// table `fts_table` answers `LIKE` from its index; on PostgreSQL pg_trgm's
 /// GIN index answers `LIKE` on the column itself. `alias` is the table's
 /// alias in the query; with no words, `id` alone filters.
+/// Whether the trigram index can answer a word by itself (three characters
+/// or more); shorter words need a scan with LIKE.
+pub(crate) fn trigram_word(word: &str) -> bool {
+    word.chars().count() >= 3
+}
+
+/// A word as an FTS5 phrase: quoted, inner quotes doubled.
+pub(crate) fn fts_phrase(word: &str) -> String {
+    format!("\"{}\"", word.replace('"', "\"\""))
+}
+
 pub(crate) fn push_text_search(
     sql: &mut Sql,
     backend: Backend,
@@ -344,11 +349,11 @@ pub(crate) fn push_text_search(
         match backend {
             // A word of three characters or more is a phrase of trigrams,
             // which the index answers without reading the rows.
-            Backend::Sqlite if word.chars().count() >= 3 => {
+            Backend::Sqlite if trigram_word(word) => {
                 sql.push(&format!(
                     "{alias}.id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH "
                 ))
-                .bind(format!("\"{}\"", word.replace('"', "\"\"")))
+                .bind(fts_phrase(word))
                 .push(")");
             }
             Backend::Sqlite => {

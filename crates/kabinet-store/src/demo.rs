@@ -108,13 +108,14 @@ pub async fn insert_people(
 /// Gives every reseller with an id in `from..=to` two departments, "Sales"
 /// (the companies and users sections) and "Technical support" (viewing
 /// companies, people and support), with its staff as members: the first
-/// person in support, the others in sales.
+/// person in support, the others in sales. Returns the number of
+/// departments added.
 pub async fn insert_reseller_departments(
     conn: &mut AnyConnection,
     from: i64,
     to: i64,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let sales = union_of(&[
         "companies",
         "companies.view",
@@ -162,16 +163,21 @@ pub async fn insert_reseller_departments(
            AND ((d.name_en = 'Technical support' AND u.login_lower = 'u' || c.id || 'n1') \
              OR (d.name_en = 'Sales' AND u.login_lower <> 'u' || c.id || 'n1'))".to_string(),
     ];
-    for statement in statements {
-        sqlx::query(&statement)
+    let mut departments = 0;
+    for (index, statement) in statements.iter().enumerate() {
+        let done = sqlx::query(statement)
             .bind(now)
             .bind(from)
             .bind(to)
             .execute(&mut *conn)
             .await
             .map_err(StoreError::classify)?;
+        // The first two statements add the departments themselves.
+        if index < 2 {
+            departments += done.rows_affected();
+        }
     }
-    Ok(())
+    Ok(departments)
 }
 
 /// `SELECT 'a' AS k UNION ALL SELECT 'b' ...` of catalog keys (constants).
@@ -241,7 +247,7 @@ pub async fn add_member(
 pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
     let statements: &[&str] = match backend {
         Backend::Sqlite => &["INSERT INTO companies_fts(companies_fts) VALUES ('optimize')"],
-        // VACUUM (ANALYZE) follows the commit (`Store::vacuum_after_bulk`).
+        // VACUUM (ANALYZE) follows the commit (`Store::bulk_load(false)`).
         Backend::Postgres => &[],
     };
     for statement in statements {
