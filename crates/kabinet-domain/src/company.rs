@@ -411,8 +411,14 @@ impl SearchTerms {
         } else if phone_like && !digits.is_empty() {
             vec![digits]
         } else {
+            // Pattern characters and control characters (a NUL byte ends
+            // a string in SQLite's full-text syntax and is refused by
+            // PostgreSQL) separate words like spaces.
             search_fold(query)
-                .replace(['%', '_', '|'], " ")
+                .replace(
+                    |c: char| c.is_control() || matches!(c, '%' | '_' | '|'),
+                    " ",
+                )
                 .split_whitespace()
                 .take(8)
                 .map(str::to_string)

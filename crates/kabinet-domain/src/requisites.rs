@@ -83,7 +83,9 @@ string_newtype!(Kpp);
 
 impl Kpp {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let value = raw.trim().to_uppercase();
+        // ASCII only: a full Unicode upper-casing would turn `ß` into `SS`
+        // and accept text that is not a KPP (found by fuzz/ target requisites).
+        let value = raw.trim().to_ascii_uppercase();
         let bytes = value.as_bytes();
         let ok = bytes.len() == 9
             && bytes[..4].iter().all(u8::is_ascii_digit)
@@ -293,6 +295,18 @@ mod tests {
         assert_eq!(Kpp::parse("77360100"), Err("kpp.format"));
         assert_eq!(Kpp::parse("7736-1001"), Err("kpp.format"));
         assert_eq!(Kpp::parse("77360100Z"), Err("kpp.format"));
+    }
+
+    #[test]
+    fn kpp_letters_are_latin_only_even_when_upper_casing_would_make_them_so() {
+        // `ß` upper-cases to `SS`, `ı` to `I`, `ﬀ` to `FF` (found by fuzzing).
+        assert_eq!(Kpp::parse("0097ß602"), Err("kpp.format"));
+        assert_eq!(Kpp::parse("7736ıı001"), Err("kpp.format"));
+        assert_eq!(Kpp::parse("7736ﬀ001"), Err("kpp.format"));
+        assert_eq!(
+            Kpp::parse(" 7736ab001 ").map(|k| k.0),
+            Ok("7736AB001".into())
+        );
     }
 
     #[test]

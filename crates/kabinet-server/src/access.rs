@@ -287,6 +287,19 @@ pub fn need(method: &str, path: &str) -> Option<Need> {
         .map(|(_, _, need)| *need)
 }
 
+/// The methods `ACCESS` declares for a path template, upper-case, for `Allow`.
+pub fn allowed_methods(path: &str) -> Vec<String> {
+    let mut methods: Vec<String> = ACCESS
+        .iter()
+        .filter(|(_, p, _)| *p == path)
+        .map(|(m, _, _)| m.to_ascii_uppercase())
+        .collect();
+    if methods.iter().any(|m| m == "GET") {
+        methods.push("HEAD".into());
+    }
+    methods
+}
+
 /// The `{id}` of a `/users/{id}/…` request.
 fn user_id_of(uri_path: &str) -> Option<i64> {
     let rest = uri_path.split("/users/").nth(1)?;
@@ -316,10 +329,28 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     let template = matched.as_str();
     let template = template.strip_prefix("/api/v1").unwrap_or(template);
     let method = request.method().clone();
-    let Some(need) = need(method.as_str(), template) else {
-        tracing::error!(%method, template, "route without a declared access need");
-        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "undeclared_route")
-            .into_response();
+    // HEAD is answered by the GET handler, so it needs what GET needs.
+    let asked = if method == axum::http::Method::HEAD {
+        "get"
+    } else {
+        method.as_str()
+    };
+    let Some(need) = need(asked, template) else {
+        let allowed = allowed_methods(template);
+        if allowed.is_empty() {
+            tracing::error!(%method, template, "route without a declared access need");
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "undeclared_route")
+                .into_response();
+        }
+        // A method the path does not have: 405 with the ones it has.
+        let mut response =
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").into_response();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&allowed.join(", ")) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::ALLOW, value);
+        }
+        return response;
     };
     if need == Public {
         return next.run(request).await;

@@ -381,7 +381,7 @@ pub async fn companies_list(
     ctx: ApiCtx,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<CompanyDto>>> {
-    let query = crate::console::company_query_from(&params, 50).map_err(|(field, detail)| {
+    let query = crate::console::api_company_query(&params, 50).map_err(|(field, detail)| {
         let mut error = ApiError::bad_request(format!("{field}: {detail}"));
         error.lang = ctx.lang;
         error
@@ -595,10 +595,13 @@ pub(crate) fn audit_query_from(
     params: &HashMap<String, String>,
     default_limit: i64,
 ) -> ApiResult<AuditQuery> {
+    // Control characters (a NUL byte, which PostgreSQL refuses in text)
+    // become U+FFFD: no stored value holds one, so the filter matches
+    // nothing instead of failing.
     let text = |name: &str| {
         params
             .get(name)
-            .map(|s| s.trim().to_string())
+            .map(|s| crate::extract::filter_text(s.trim()))
             .filter(|s| !s.is_empty())
     };
     let number = |name: &str, default: i64| -> ApiResult<i64> {
@@ -798,9 +801,15 @@ pub async fn users_create(
         input.generate_password.unwrap_or(false),
     ) {
         (Some(_), true) => {
-            return Err(ApiError::bad_request(
-                "send either password or generate_password, not both",
-            ))
+            let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+                .detail("send either password or generate_password, not both");
+            error.errors.push(kabinet_api::FieldProblem {
+                field: "generate_password".into(),
+                code: "password.conflict".into(),
+                message: crate::i18n::message(ctx.lang, "password.conflict").to_string(),
+            });
+            error.lang = ctx.lang;
+            return Err(error);
         }
         (Some(p), false) => InitialPassword::Given(p),
         (None, true) => InitialPassword::Generate,
@@ -1147,8 +1156,9 @@ pub async fn outbox_list(
     );
     let topic = params
         .get("topic")
-        .map(String::as_str)
+        .map(|t| crate::extract::filter_text(t))
         .filter(|t| !t.is_empty());
+    let topic = topic.as_deref();
     let (entries, total) = state
         .services
         .outbox_list(&ctx.actor, topic, limit, offset)

@@ -10,7 +10,7 @@ use kabinet_service::passkeys::Assertion;
 use kabinet_store::passkeys::{DeviceRecord, PasskeyRecord};
 
 use crate::api::{json_body, service_error, session_response, ApiResult};
-use crate::extract::{cookie, set_cookie, ApiCtx, Language, RequestOrigin};
+use crate::extract::{set_cookie, ApiCtx, Language, RequestOrigin};
 use crate::AppState;
 
 /// The cookie of a trusted device: its secret, HttpOnly, 90 days.
@@ -273,7 +273,8 @@ pub async fn pin_sign_in(
     body: Bytes,
 ) -> ApiResult<Response> {
     let request: PinRequest = json_body(&body)?;
-    let secret = cookie(&parts, DEVICE_COOKIE).unwrap_or_default();
+    let secret =
+        crate::extract::credential_cookie(&parts, &state, DEVICE_COOKIE).unwrap_or_default();
     let session = state
         .services
         .device_sign_in(&secret, &request.pin, &origin)

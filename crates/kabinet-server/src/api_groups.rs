@@ -23,7 +23,7 @@ pub async fn links_list(
     Path(id): Path<i64>,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<CompanyDto>>> {
-    let query = crate::console::company_query_from(&params, 50).map_err(|(field, detail)| {
+    let query = crate::console::api_company_query(&params, 50).map_err(|(field, detail)| {
         let mut error = ApiError::bad_request(format!("{field}: {detail}"));
         error.lang = ctx.lang;
         error

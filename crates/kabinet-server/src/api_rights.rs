@@ -87,6 +87,36 @@ pub async fn departments_create(
     body: Bytes,
 ) -> ApiResult<Response> {
     let input: Value = json_body(&body)?;
+    let Some(fields) = input.as_object() else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    // Like an edit, a creation names only fields a client may set (ASVS
+    // 5.1.2): anything else is refused by name, not silently dropped.
+    let problems: Vec<kabinet_api::FieldProblem> = fields
+        .keys()
+        .filter(|key| !WRITABLE.contains(&key.as_str()) && key.as_str() != "company_id")
+        .map(|key| {
+            let code = if ["id", "version", "members_count"].contains(&key.as_str()) {
+                "read_only"
+            } else {
+                "unknown_field"
+            };
+            kabinet_api::FieldProblem {
+                field: key.clone(),
+                code: code.into(),
+                message: code.replace('_', " "),
+            }
+        })
+        .collect();
+    if !problems.is_empty() {
+        let mut error = ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        error.errors = problems;
+        error.lang = ctx.lang;
+        return Err(error);
+    }
     let company_id = input.get("company_id").and_then(Value::as_i64);
     let created = state
         .services
@@ -142,11 +172,35 @@ pub async fn departments_update(
         .await
         .map_err(service_error(ctx.lang))?;
     let mut input = snapshot(&current);
+    let mut problems = Vec::new();
     for (key, value) in patch {
+        if key == "company_id" && value.as_i64() == Some(current.company_id) {
+            continue;
+        }
         if !WRITABLE.contains(&key.as_str()) {
-            return Err(ApiError::bad_request(format!("{key} cannot be changed")));
+            let code = if ["id", "company_id", "version", "members_count"].contains(&key.as_str()) {
+                "read_only"
+            } else {
+                "unknown_field"
+            };
+            problems.push(kabinet_api::FieldProblem {
+                field: key.clone(),
+                code: code.into(),
+                message: code.replace('_', " "),
+            });
+            continue;
         }
         input[key] = value.clone();
+    }
+    if !problems.is_empty() {
+        let mut error = ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .detail("a department cannot move to another company");
+        error.errors = problems;
+        error.lang = ctx.lang;
+        return Err(error);
     }
     let updated = state
         .services

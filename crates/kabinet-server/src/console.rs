@@ -74,6 +74,48 @@ pub fn routes() -> Router<AppState> {
 /// Reads the company list parameters (`q`, `region`, `macroregion`,
 /// `reseller`, `parent_id`, `deleted`, `sort`, `dir`, `limit`, `offset` or
 /// `page`). The scope is filled in by the use case.
+/// The API's reading of the list parameters: as the console's, but a
+/// parameter sent must hold a value, and limit and offset must be in range
+/// (the console's forms send blanks and clamp; a client program gets told).
+pub fn api_company_query(
+    params: &HashMap<String, String>,
+    default_limit: i64,
+) -> Result<CompanyQuery, (String, String)> {
+    for name in [
+        "reseller",
+        "parent_id",
+        "deleted",
+        "sort",
+        "dir",
+        "limit",
+        "offset",
+        "page",
+    ] {
+        if params.get(name).is_some_and(|v| v.trim().is_empty()) {
+            return Err((name.to_string(), "must not be empty".to_string()));
+        }
+    }
+    let whole = |name: &str| params.get(name).map(|v| v.trim().parse::<i64>());
+    if let Some(limit) = whole("limit") {
+        if !matches!(limit, Ok(1..=500)) {
+            return Err((
+                "limit".into(),
+                "must be a whole number from 1 to 500".into(),
+            ));
+        }
+    }
+    if !matches!(whole("parent_id"), None | Some(Ok(1..))) {
+        return Err(("parent_id".into(), "must be a company id".into()));
+    }
+    if !matches!(whole("offset"), None | Some(Ok(0..))) {
+        return Err(("offset".into(), "must be a whole number, 0 or more".into()));
+    }
+    if !matches!(whole("page"), None | Some(Ok(1..))) {
+        return Err(("page".into(), "must be a whole number, 1 or more".into()));
+    }
+    company_query_from(params, default_limit)
+}
+
 pub fn company_query_from(
     params: &HashMap<String, String>,
     default_limit: i64,
@@ -81,7 +123,7 @@ pub fn company_query_from(
     let text = |name: &str| {
         params
             .get(name)
-            .map(|s| s.trim().to_string())
+            .map(|s| crate::extract::filter_text(s.trim()))
             .filter(|s| !s.is_empty())
     };
     let number = |name: &str| -> Result<Option<i64>, (String, String)> {
@@ -279,6 +321,11 @@ pub(crate) fn error_page(ctx: &ConsoleCtx, error: ServiceError) -> Response {
         ServiceError::PasswordChangeRequired => {
             return Redirect::to("/me/password").into_response();
         }
+        ServiceError::ReauthenticationRequired => (
+            StatusCode::FORBIDDEN,
+            "reauthentication_required",
+            message(lang, "reauthentication_required.detail").to_string(),
+        ),
         ServiceError::Throttled { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -348,7 +395,11 @@ async fn login_page(
 ) -> Response {
     let lang = lang_of(&parts);
     let token = kabinet_service::auth::random_secret();
-    let device_login = match cookie(&parts, crate::api_factors::DEVICE_COOKIE) {
+    let device_login = match crate::extract::credential_cookie(
+        &parts,
+        &state,
+        crate::api_factors::DEVICE_COOKIE,
+    ) {
         Some(secret) => state
             .services
             .device_of(&secret)
@@ -503,7 +554,9 @@ async fn login_pin_submit(
     if expected.is_empty() || !same_secret(&expected, &form.csrf) {
         return back("csrf");
     }
-    let secret = cookie(&parts, crate::api_factors::DEVICE_COOKIE).unwrap_or_default();
+    let secret =
+        crate::extract::credential_cookie(&parts, &state, crate::api_factors::DEVICE_COOKIE)
+            .unwrap_or_default();
     let request_origin = origin(&parts, &state);
     match state
         .services

@@ -1041,7 +1041,8 @@ async fn leave_submit(
     if !same_secret(&form.csrf, &ctx.csrf) {
         return csrf_failed(&ctx);
     }
-    let secret = crate::extract::cookie(&parts, crate::extract::ACT_COOKIE).unwrap_or_default();
+    let secret = crate::extract::credential_cookie(&parts, &state, crate::extract::ACT_COOKIE)
+        .unwrap_or_default();
     let target = match &ctx.actor.acting {
         Some(acting) => {
             let company = acting.company_id;

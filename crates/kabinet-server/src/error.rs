@@ -74,6 +74,11 @@ impl ApiError {
                 Self::new(StatusCode::FORBIDDEN, "password_change_required")
                     .detail("change the generated password first: POST /api/v1/me/password")
             }
+            ServiceError::ReauthenticationRequired => {
+                Self::new(StatusCode::FORBIDDEN, "reauthentication_required").detail(
+                    "this change needs a recent sign-in: sign in again (POST /api/v1/auth/login) and repeat it",
+                )
+            }
             ServiceError::Throttled { retry_after_ms } => {
                 let seconds = (retry_after_ms as u64).div_ceil(1000).max(1);
                 let mut api = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").detail(

@@ -34,8 +34,35 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
         })
 }
 
+/// The cookies that carry a credential (the session, the act-as grant, a
+/// trusted device). Behind TLS they travel as `__Host-…` (ASVS 3.4.4):
+/// browsers keep such a cookie only with `Secure`, `Path=/` and no
+/// `Domain`, so no other host (a sibling subdomain, a plain-HTTP page)
+/// can set or shadow it.
+const CREDENTIAL_COOKIES: [&str; 3] = [
+    SESSION_COOKIE,
+    ACT_COOKIE,
+    crate::api_factors::DEVICE_COOKIE,
+];
+
+/// The name a cookie travels under: see [`CREDENTIAL_COOKIES`].
+pub fn cookie_name(name: &str, secure: bool) -> String {
+    if secure && CREDENTIAL_COOKIES.contains(&name) {
+        format!("__Host-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The value of a credential cookie, under the name it has with the
+/// server's settings (only the `__Host-` one behind TLS).
+pub fn credential_cookie(parts: &Parts, state: &AppState, name: &str) -> Option<String> {
+    cookie(parts, &cookie_name(name, state.http.secure_cookies))
+}
+
 /// A `Set-Cookie` value. Session cookies are `HttpOnly` and `SameSite=Lax`,
-/// and `Secure` when the server is configured as running behind TLS.
+/// and `Secure` (with the `__Host-` prefix for credentials) when the server
+/// is configured as running behind TLS.
 pub fn set_cookie(
     name: &str,
     value: &str,
@@ -43,6 +70,7 @@ pub fn set_cookie(
     http_only: bool,
     secure: bool,
 ) -> String {
+    let name = cookie_name(name, secure);
     let mut cookie = format!("{name}={value}; Path=/; SameSite=Lax");
     if let Some(age) = max_age_seconds {
         cookie.push_str(&format!("; Max-Age={age}"));
@@ -183,7 +211,7 @@ impl FromRequestParts<AppState> for ApiCtx {
                 session_secret: None,
             });
         }
-        let Some(secret) = cookie(parts, SESSION_COOKIE) else {
+        let Some(secret) = credential_cookie(parts, state, SESSION_COOKIE) else {
             return Err(ApiError::from_service(ServiceError::Unauthenticated, lang));
         };
         let (actor, csrf) = services
@@ -264,7 +292,7 @@ impl FromRequestParts<AppState> for ConsoleCtx {
             .unwrap_or_else(|| "/".into());
         let lang = lang_of(parts);
         let origin = origin(parts, state);
-        let Some(secret) = cookie(parts, SESSION_COOKIE) else {
+        let Some(secret) = credential_cookie(parts, state, SESSION_COOKIE) else {
             return Err(ToLogin::SignIn(path));
         };
         match state.services.authenticate_session(&secret, &origin).await {
@@ -278,7 +306,7 @@ impl FromRequestParts<AppState> for ConsoleCtx {
             Ok((actor, csrf)) => {
                 // Inside a client's cabinet (M4): the act-as cookie narrows
                 // the actor; an expired or ended one is simply ignored.
-                let actor = match cookie(parts, ACT_COOKIE) {
+                let actor = match credential_cookie(parts, state, ACT_COOKIE) {
                     Some(act) => match state.services.act_as(actor.clone(), &act).await {
                         Ok(inside) => inside,
                         Err(_) => actor,
@@ -296,6 +324,16 @@ impl FromRequestParts<AppState> for ConsoleCtx {
             Err(_) => Err(ToLogin::SignIn(path)),
         }
     }
+}
+
+/// A query parameter as a filter value: control characters (a NUL byte,
+/// which PostgreSQL refuses in text) become U+FFFD, which no stored value
+/// holds, so such a filter matches nothing instead of failing.
+pub fn filter_text(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 /// Percent-encodes a query parameter value.

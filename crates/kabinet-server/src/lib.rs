@@ -75,6 +75,43 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; \
      frame-ancestors 'none'";
 
+/// The API answers every problem as `application/problem+json`: axum's own
+/// rejections (a path id that is not a number, a body too large, a missing
+/// content type) come as plain text and are rewritten here.
+async fn problem_for_plain_errors(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match status {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let mut answer = error::ApiError::new(status, code)
+        .detail(detail)
+        .into_response();
+    for name in [axum::http::header::ALLOW, axum::http::header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
 /// Security headers on every answer: no content sniffing, no referrer to
 /// other sites, a strict CSP and no framing (unless the handler set its own
 /// CSP, as the avatar does), and HSTS when served behind TLS.
@@ -101,7 +138,9 @@ async fn security_headers(
     if state.http.secure_cookies {
         headers
             .entry(header::STRICT_TRANSPORT_SECURITY)
-            .or_insert(HeaderValue::from_static("max-age=31536000"));
+            .or_insert(HeaderValue::from_static(
+                "max-age=31536000; includeSubDomains",
+            ));
     }
     response
 }
@@ -232,7 +271,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             access::guard,
         ))
-        .fallback(api::not_found);
+        .fallback(api::not_found)
+        .layer(axum::middleware::map_response(problem_for_plain_errors));
 
     Router::new()
         .nest("/api/v1", api)

@@ -322,7 +322,8 @@ fn schema_of(sample: &Value, required: &[&str]) -> Value {
                     Some(description) => json!({"type": "boolean", "description": description}),
                     None => json!({"type": "boolean"}),
                 },
-                Value::Number(_) => json!({"type": "integer"}),
+                Value::Number(_) if required.contains(&key.as_str()) => json!({"type": "integer"}),
+                Value::Number(_) => json!({"type": ["integer", "null"]}),
                 Value::String(_) if key == "credit_limit" || key == "balance_threshold" => {
                     json!({"type": ["string", "number", "null"], "description": "Money in roubles: \"1500.50\" or 1500.5"})
                 }
@@ -361,12 +362,12 @@ fn list_parameters() -> Value {
         text("region", "Exact region"),
         text("macroregion", "Exact macroregion"),
         {"name": "reseller", "in": "query", "schema": {"type": "boolean"}},
-        {"name": "parent_id", "in": "query", "schema": {"type": "integer"}},
+        {"name": "parent_id", "in": "query", "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}},
         {"name": "deleted", "in": "query", "schema": {"type": "string", "enum": ["hide", "show", "only"]}},
         {"name": "sort", "in": "query", "schema": {"type": "string", "enum": sort_keys}},
         {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": i64::MAX}}
     ])
 }
 
@@ -401,14 +402,19 @@ pub fn document() -> Value {
             operation["requestBody"] = json!({"required": true, "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
         }
         let mut parameters = Vec::new();
+        let id_schema =
+            json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX});
         if op.path.contains("{id}") {
-            parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}));
+            parameters
+                .push(json!({"name": "id", "in": "path", "required": true, "schema": id_schema}));
         }
         if op.path.contains("{client_id}") {
-            parameters.push(json!({"name": "client_id", "in": "path", "required": true, "schema": {"type": "integer"}}));
+            parameters.push(
+                json!({"name": "client_id", "in": "path", "required": true, "schema": id_schema}),
+            );
         }
         if op.method == "patch" {
-            parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"}, "description": "The ETag of the version being changed"}));
+            parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string", "pattern": "^(W/)?\"?[0-9]{1,18}\"?$"}, "description": "The ETag of the version being changed; without it the answer is 428"}));
         }
         if (op.path == "/companies" || op.path == "/companies/{id}/links") && op.method == "get" {
             parameters.extend(list_parameters().as_array().cloned().unwrap_or_default());
@@ -426,7 +432,8 @@ pub fn document() -> Value {
         let full = format!("/api/v1{}", op.path);
         paths.entry(full).or_insert_with(|| json!({}))[op.method] = operation;
     }
-    json!({
+    add_links(&mut paths);
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {"title": "Kabinet API", "version": env!("CARGO_PKG_VERSION"),
                  "description": "REST API of Kabinet. Authenticate with `Authorization: Bearer <token>` (create tokens in the console or with `kabinet token create`), or with the session cookie plus `X-CSRF-Token` on changes."},
@@ -447,10 +454,7 @@ pub fn document() -> Value {
                 "GroupLinkInput": {"type": "object", "required": ["multichannel_number"], "properties": {"multichannel_number": {"type": "string", "description": "The client's multichannel number, written any usual way (+7 (495) 123-45-67, 8 495 …)"}}},
                 "GroupLink": {"type": "object", "properties": {"group_company_id": {"type": "integer"}, "client_company_id": {"type": "integer"}, "created_at": {"type": "string"}, "created_by": {"type": ["integer", "null"]}, "client": {"$ref": "#/components/schemas/Company"}}},
                 "User": schema_of(&user_sample, &["id", "login", "first_name", "last_name", "version"]),
-                "UserInput": {
-                    "allOf": [schema_of(&user_input_sample, &[])],
-                    "properties": {"password": {"type": "string", "format": "password", "writeOnly": true}, "generate_password": {"type": "boolean", "writeOnly": true}}
-                },
+                "UserInput": user_input_schema(&user_input_sample),
                 "UserPage": page_of("User"),
                 "Session": {"type": "object", "properties": {"id": {"type": "string"}, "current": {"type": "boolean"}, "created_at": {"type": "string"}, "last_seen_at": {"type": "string"}, "expires_at": {"type": "string"}, "ip": {"type": ["string", "null"]}, "user_agent": {"type": ["string", "null"]}}},
                 "SessionPage": page_of("Session"),
@@ -491,7 +495,93 @@ pub fn document() -> Value {
                 "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "code": {"type": "string"}, "detail": {"type": "string"}, "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}}, "current": {}}}
             }
         }
-    })
+    });
+    close_request_schemas(&mut document);
+    document
+}
+
+/// OpenAPI links from each create (POST on a collection) to the operations
+/// on what it made (`/collection/{id}…`), so clients and fuzzers can follow
+/// the id in the answer.
+fn add_links(paths: &mut Map<String, Value>) {
+    let operation_id =
+        |method: &str, path: &str| format!("{}{}", method, path.replace(['/', '{', '}'], "_"));
+    for create in OPERATIONS
+        .iter()
+        .filter(|op| op.method == "post" && op.status == 201)
+    {
+        let (id_expr, prefix, extra) = if create.path.ends_with("/{id}/links") {
+            (
+                "$response.body#/client_company_id",
+                format!("{}/{{client_id}}", create.path),
+                Some(("id", "$request.path.id")),
+            )
+        } else {
+            (
+                "$response.body#/id",
+                format!("{}/{{id}}", create.path),
+                None,
+            )
+        };
+        let mut links = Map::new();
+        for target in OPERATIONS
+            .iter()
+            .filter(|op| op.path == prefix || op.path.starts_with(&format!("{prefix}/")))
+        {
+            let mut parameters = Map::new();
+            let name = if extra.is_some() { "client_id" } else { "id" };
+            parameters.insert(name.into(), json!(id_expr));
+            if let Some((key, expr)) = extra {
+                parameters.insert(key.into(), json!(expr));
+            }
+            let target_id = operation_id(target.method, target.path);
+            links.insert(
+                target_id.clone(),
+                json!({"operationId": target_id, "parameters": parameters}),
+            );
+        }
+        if links.is_empty() {
+            continue;
+        }
+        let full = format!("/api/v1{}", create.path);
+        if let Some(response) = paths
+            .get_mut(&full)
+            .and_then(|p| p.get_mut(create.method))
+            .and_then(|o| o.get_mut("responses"))
+            .and_then(|r| r.get_mut("201"))
+        {
+            response["links"] = Value::Object(links);
+        }
+    }
+}
+
+/// A person's input: the card's fields plus the write-only password ones.
+fn user_input_schema(sample: &Value) -> Value {
+    let mut schema = schema_of(sample, &[]);
+    schema["properties"]["password"] = json!({"type": "string", "format": "password", "writeOnly": true, "minLength": kabinet_domain::user::PASSWORD_MIN, "maxLength": kabinet_domain::user::PASSWORD_MAX});
+    schema["properties"]["generate_password"] = json!({"type": "boolean", "writeOnly": true});
+    schema
+}
+
+/// Request bodies are read strictly (an unknown field is refused, ASVS
+/// 5.1.2), so their schemas say so; new passwords carry their length limits.
+fn close_request_schemas(document: &mut Value) {
+    let mut names: Vec<&str> = OPERATIONS.iter().filter_map(|op| op.request).collect();
+    names.sort_unstable();
+    names.dedup();
+    let schemas = &mut document["components"]["schemas"];
+    for name in names {
+        let schema = &mut schemas[name];
+        if schema.get("type").and_then(Value::as_str) == Some("object") {
+            schema["additionalProperties"] = Value::Bool(false);
+        }
+        for field in ["new_password"] {
+            if let Some(property) = schema["properties"].get_mut(field) {
+                property["minLength"] = json!(kabinet_domain::user::PASSWORD_MIN);
+                property["maxLength"] = json!(kabinet_domain::user::PASSWORD_MAX);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

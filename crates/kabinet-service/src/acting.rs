@@ -37,6 +37,7 @@ impl Services {
         read_only: bool,
     ) -> Result<(String, i64), ServiceError> {
         actor.require(Function::CompaniesEnter)?;
+        actor.require_recent_sign_in()?;
         if actor.acting.is_some() {
             return Err(ServiceError::Conflict {
                 code: "enter.nested",

@@ -342,6 +342,13 @@ impl Services {
     ) -> Result<(), ServiceError> {
         actor.require(Function::DepartmentsEdit)?;
         let mut tx = self.store.begin().await?;
+        department_in_scope(&mut tx, actor, id).await?;
+        // The row first, as every change of a department takes it: a
+        // concurrent change finishes before (and is in the snapshot and the
+        // version checked here) or waits and finds the department gone.
+        if !departments::lock(&mut tx, id).await? {
+            return Err(ServiceError::NotFound);
+        }
         let before = department_in_scope(&mut tx, actor, id).await?;
         if expected_version.is_some_and(|v| v != before.version) {
             return Err(ServiceError::Stale);
@@ -390,14 +397,20 @@ impl Services {
         keys: &[String],
     ) -> Result<DepartmentRights, ServiceError> {
         actor.require(Function::DepartmentsRights)?;
+        actor.require_recent_sign_in()?;
         let keys = parse_keys("rights", keys, false)?;
         let rights = DepartmentRights::from_keys(keys.iter().map(String::as_str));
         check_grantable(actor, rights.functions)?;
         let mut tx = self.store.begin().await?;
         department_in_scope(&mut tx, actor, id).await?;
+        // The department's row first: concurrent replacements wait for each
+        // other, so `before` is what the previous one stored and no key is
+        // inserted twice (a unique violation on PostgreSQL).
+        if !departments::bump(&mut tx, id, now_ms()).await? {
+            return Err(ServiceError::NotFound);
+        }
         let before = departments::rights(&mut tx, id).await?;
         departments::set_rights(&mut tx, id, &rights.keys()).await?;
-        departments::bump(&mut tx, id, now_ms()).await?;
         record(
             &mut tx,
             actor,
@@ -439,8 +452,13 @@ impl Services {
         user_ids: &[i64],
     ) -> Result<Vec<i64>, ServiceError> {
         actor.require(Function::DepartmentsEdit)?;
+        actor.require_recent_sign_in()?;
         let mut tx = self.store.begin().await?;
         let department = department_in_scope(&mut tx, actor, id).await?;
+        // The department's row first, as for its rights.
+        if !departments::bump(&mut tx, id, now_ms()).await? {
+            return Err(ServiceError::NotFound);
+        }
         let mut ids: Vec<i64> = Vec::new();
         let mut errors = Vec::new();
         for user_id in user_ids {
@@ -465,7 +483,6 @@ impl Services {
         }
         let before = departments::members(&mut tx, id).await?;
         departments::set_members(&mut tx, id, &ids).await?;
-        departments::bump(&mut tx, id, now_ms()).await?;
         record(
             &mut tx,
             actor,
@@ -545,6 +562,7 @@ impl Services {
         keys: &[String],
     ) -> Result<Vec<String>, ServiceError> {
         actor.require(Function::DepartmentsRights)?;
+        actor.require_recent_sign_in()?;
         let keys = parse_keys("rights", keys, true)?;
         check_grantable(
             actor,
@@ -552,6 +570,12 @@ impl Services {
         )?;
         let mut tx = self.store.begin().await?;
         user_in_scope(&mut tx, actor, user_id).await?;
+        // The person's row first: concurrent replacements wait for each
+        // other, so `before` is what the previous one stored and no key is
+        // inserted twice (a unique violation on PostgreSQL).
+        if !departments::lock_person(&mut tx, user_id).await? {
+            return Err(ServiceError::NotFound);
+        }
         let before = departments::extra_rights(&mut tx, user_id).await?;
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         departments::set_extra_rights(&mut tx, user_id, &refs).await?;

@@ -238,6 +238,7 @@ impl Services {
         login_or_email: &str,
         origin: &Origin,
     ) -> Result<(), ServiceError> {
+        let login_or_email = &crate::auth::typed_identifier(login_or_email);
         let mut tx = self.store.begin().await?;
         let user = users::by_login_or_email(&mut tx, login_or_email).await?;
         let outcome = match &user {
@@ -311,6 +312,15 @@ impl Services {
         };
         users::set_own_password(&mut tx, user_id, &hash, now).await?;
         sessions::revoke_all_for_users(&mut tx, &[user_id], now).await?;
+        if let Some(user) = users::by_id(&mut tx, user_id).await? {
+            notify_sign_in_change(
+                &mut tx,
+                &user,
+                "Пароль к вашей учётной записи задан по одноразовой ссылке; все прежние сеансы, токены и доверенные устройства завершены.",
+                "The password of your account was set with a one-time link; all earlier sessions, tokens and trusted devices were ended.",
+            )
+            .await?;
+        }
         let entry = kabinet_store::audit::AuditEntry {
             at: now,
             actor_user_id: Some(user_id),

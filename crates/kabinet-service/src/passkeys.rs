@@ -461,6 +461,7 @@ impl Services {
         if actor.must_change_password {
             return Err(ServiceError::PasswordChangeRequired);
         }
+        actor.require_recent_sign_in()?;
         if pin.len() != 4 || !pin.chars().all(|c| c.is_ascii_digit()) {
             return Err(ServiceError::Validation(vec![
                 kabinet_domain::FieldError::new("pin", "pin.format"),
@@ -618,6 +619,15 @@ impl Services {
         let mut tx = self.store.begin().await?;
         if !passkeys::revoke_device(&mut tx, id, actor.user_id, now).await? {
             return Err(ServiceError::NotFound);
+        }
+        if let Some(user) = users::by_id(&mut tx, actor.user_id).await? {
+            crate::messages::notify_sign_in_change(
+                &mut tx,
+                &user,
+                "Одно из ваших доверенных устройств больше не доверенное: на нём снова нужен пароль.",
+                "One of your trusted devices is no longer trusted: it needs the password again.",
+            )
+            .await?;
         }
         record(
             &mut tx,

@@ -300,6 +300,7 @@ impl Services {
         actor.require(Function::UsersEdit)?;
         if new_password.is_some() && id != actor.user_id {
             actor.require(Function::UsersCredentials)?;
+            actor.require_recent_sign_in()?;
         }
         // The login rule needs the stored card and the home company's
         // settings: read before the (slow) password hashing, outside the
@@ -376,6 +377,38 @@ impl Services {
             details,
         )
         .await?;
+        // ASVS 2.2.3 / 2.5.5: a new password, or a new address for the
+        // messages that recover it, is told to the person (a changed
+        // address to the old one, which the change itself took away).
+        if hash.is_some() {
+            let (ru, en) = if id == actor.user_id {
+                (
+                    "Ваш пароль изменён.".to_string(),
+                    "Your password was changed.".to_string(),
+                )
+            } else {
+                (
+                    format!(
+                        "Новый пароль к вашей учётной записи задал(а) {}; все ваши сеансы, токены и доверенные устройства завершены.",
+                        actor.display_name
+                    ),
+                    format!(
+                        "{} set a new password for your account; all your sessions, tokens and trusted devices were ended.",
+                        actor.display_name
+                    ),
+                )
+            };
+            crate::messages::notify_sign_in_change(&mut tx, &updated, &ru, &en).await?;
+        }
+        if current.email.is_some() && current.email != updated.email {
+            crate::messages::notify_sign_in_change(
+                &mut tx,
+                &current,
+                "Адрес электронной почты вашей учётной записи изменён: письма о входе и восстановлении пароля теперь уходят на другой адрес.",
+                "The e-mail address of your account was changed: sign-in and password recovery messages now go to another address.",
+            )
+            .await?;
+        }
         if current.login != updated.login {
             // M6: the person learns their new login; the password stays.
             crate::messages::login_changed(

@@ -345,7 +345,16 @@ pub(crate) fn push_text_search(
         if index > 0 {
             sql.push(" AND ");
         }
-        let pattern = format!("%{word}%");
+        // The word is matched literally: `\`, `%` and `_` are escaped with
+        // `\`, PostgreSQL's default LIKE escape and SQLite's by `ESCAPE`.
+        let literal: String = word
+            .chars()
+            .flat_map(|c| match c {
+                '\\' | '%' | '_' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{literal}%");
         match backend {
             // A word of three characters or more is a phrase of trigrams,
             // which the index answers without reading the rows.
@@ -361,7 +370,7 @@ pub(crate) fn push_text_search(
                     "{alias}.id IN (SELECT rowid FROM {fts_table} WHERE search_text LIKE "
                 ))
                 .bind(pattern)
-                .push(")");
+                .push(" ESCAPE '\\')");
             }
             Backend::Postgres => {
                 sql.push(&format!("{alias}.search_text LIKE "))

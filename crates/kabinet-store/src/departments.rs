@@ -172,14 +172,42 @@ pub async fn update(
 }
 
 /// Marks a change of rights or members on the department's version, so
-/// that concurrent edits of the same department conflict.
-pub async fn bump(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE departments SET version = version + 1, updated_at = $1 WHERE id = $2")
-        .bind(now)
+/// that concurrent edits of the same department conflict. Done first in a
+/// transaction, it also makes concurrent changes of one department wait for
+/// each other (on PostgreSQL the updated row stays locked until commit), so
+/// each reads what the one before it stored; false when the department is
+/// gone.
+pub async fn bump(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE departments SET version = version + 1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Holds the department's row until the transaction ends without changing
+/// it, as [`bump`] does, for a change that must not race one of rights,
+/// members or the card (its deletion); false when the department is gone.
+pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE departments SET version = version WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// Holds a person's row until the transaction ends without changing their
+/// card, so that concurrent replacements of their extra rights wait for
+/// each other: each reads what the one before it stored and none inserts a
+/// key another has just inserted. False when the person is gone.
+pub async fn lock_person(conn: &mut AnyConnection, user_id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET version = version WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {

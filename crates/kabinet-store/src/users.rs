@@ -656,3 +656,21 @@ pub async fn grant_full_access(conn: &mut AnyConnection, id: i64) -> Result<(), 
         .await?;
     Ok(())
 }
+
+/// Marks a person's password as one to replace at the next step (it no
+/// longer meets the password policy): they may do nothing else until they
+/// choose a new one.
+pub async fn require_password_change(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE users SET must_change_password = 1, version = version + 1, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

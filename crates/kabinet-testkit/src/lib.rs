@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use kabinet_delivery::DeliverySettings;
-use kabinet_server::{AppState, HttpSettings, Metrics};
+pub use kabinet_server::HttpSettings;
+use kabinet_server::{AppState, Metrics};
 use kabinet_service::{ServiceSettings, Services};
 use kabinet_store::Store;
 use rand::Rng;
@@ -93,6 +94,15 @@ async fn database_url(backend: TestBackend) -> (String, Option<PathBuf>) {
     }
 }
 
+/// A fresh, empty database for a server run as a separate process
+/// (`kabinet serve`), as [`TestApp`] would get one: its URL and, on SQLite,
+/// the directory that holds it as `kabinet.db` (the file `--data-dir`
+/// opens). Nothing is migrated. The caller removes the directory; PostgreSQL
+/// databases carry `KABINET_TEST_DB_PREFIX`, so a CI run drops them.
+pub async fn fresh_database(backend: TestBackend) -> (String, Option<PathBuf>) {
+    database_url(backend).await
+}
+
 impl TestApp {
     /// Starts a server on a free port with a fresh database, bootstrapped
     /// with the provider and `admin`.
@@ -106,6 +116,26 @@ impl TestApp {
 
     /// A server whose outbox worker delivers e-mail and SMS as `delivery` says.
     pub async fn spawn_full(settings: ServiceSettings, delivery: DeliverySettings) -> TestApp {
+        Self::spawn_configured(settings, delivery, HttpSettings::default()).await
+    }
+
+    /// A server with these HTTP settings (for example `secure_cookies`, as
+    /// behind TLS).
+    pub async fn spawn_with_http(http: HttpSettings) -> TestApp {
+        Self::spawn_configured(
+            ServiceSettings::default(),
+            DeliverySettings::default(),
+            http,
+        )
+        .await
+    }
+
+    /// A server with every setting given.
+    pub async fn spawn_configured(
+        settings: ServiceSettings,
+        delivery: DeliverySettings,
+        http: HttpSettings,
+    ) -> TestApp {
         let backend = TestBackend::from_env();
         let (url, data_dir) = database_url(backend).await;
         let store = Store::connect(&url)
@@ -125,7 +155,7 @@ impl TestApp {
             .expect("admin token");
         let state = AppState {
             services: services.clone(),
-            http: Arc::new(HttpSettings::default()),
+            http: Arc::new(http),
             metrics: Arc::new(Metrics::default()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

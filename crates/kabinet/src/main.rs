@@ -99,6 +99,11 @@ struct ServeArgs {
     /// Days a deleted company stays restorable before it is purged.
     #[arg(long, env = "KABINET_RETENTION_DAYS", default_value_t = 365)]
     retention_days: i64,
+    /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C;
+    /// then the server stops without them (a client that never finishes its
+    /// request cannot keep it running).
+    #[arg(long, env = "KABINET_SHUTDOWN_GRACE", default_value_t = 25)]
+    shutdown_grace: u64,
     #[command(flatten)]
     delivery: DeliveryArgs,
 }
@@ -375,10 +380,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { data, output } => {
+            let url = data.url()?;
+            if !url.starts_with("sqlite:") {
+                bail!(
+                    "backup copies the embedded SQLite database; back up PostgreSQL with pg_dump"
+                );
+            }
             if output.exists() {
                 bail!("{} already exists; choose a new file", output.display());
             }
-            let store = data.open().await?;
+            // The copy is of the database as it is: no migrations.
+            let store = Store::connect(&url)
+                .await
+                .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
             let target = output
                 .to_str()
                 .context("the output path must be valid UTF-8")?;
@@ -460,6 +474,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies,
         public_url,
         retention_days,
+        shutdown_grace,
         delivery,
     } = args;
     let delivery = delivery.settings()?;
@@ -543,15 +558,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics: Arc::new(Metrics::default()),
     };
     let app = kabinet_server::router(state);
-    axum::serve(
+    let (signalled, mut signal_seen) = tokio::sync::watch::channel(false);
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    // In-flight requests are done; let the worker finish its current message.
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new connections; finishing the requests in flight");
+        let _ = signalled.send(true);
+    });
+    let grace = Duration::from_secs(shutdown_grace);
+    tokio::select! {
+        served = async { server.await } => served?,
+        _ = async {
+            if signal_seen.wait_for(|seen| *seen).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(
+            seconds = shutdown_grace,
+            "requests still open at the end of the shutdown grace; stopping without them"
+        ),
+    }
+    // Let the worker finish its current round, within the same grace: a
+    // message it was sending is sent again after its lease (at least once).
     let _ = stop.send(true);
-    let _ = worker.await;
+    if tokio::time::timeout(grace, worker).await.is_err() {
+        tracing::warn!("the delivery worker was still sending at the end of the shutdown grace");
+    }
     Ok(())
 }
 

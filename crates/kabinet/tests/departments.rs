@@ -369,7 +369,11 @@ async fn a_department_card_is_validated_versioned_and_scoped() {
             &json!({"version": 1}),
         )
         .await;
-    assert_eq!(read_only.status, 400);
+    assert_eq!(read_only.status, 422);
+    assert_eq!(
+        read_only.error_codes(),
+        vec![("version".to_string(), "read_only".to_string())]
+    );
 
     // Another tenant sees nothing of it.
     let client = app.create_company(company("Other Tenant")).await;

@@ -87,7 +87,11 @@ async fn a_generated_password_is_returned_once() {
     assert_eq!(without.status, 201);
     assert_eq!(without.body["has_password"], false);
     let both = json!({"login": "both", "first_name": "A", "last_name": "B", "password": "x", "generate_password": true});
-    assert_eq!(app.post("/api/v1/users", &both).await.status, 400);
+    let refused = app.post("/api/v1/users", &both).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused
+        .error_codes()
+        .contains(&("generate_password".into(), "password.conflict".into())));
 }
 
 #[tokio::test]
