@@ -29,7 +29,20 @@ pub(crate) fn service_error(lang: Lang) -> impl Fn(kabinet_service::ServiceError
 }
 
 /// Parses a JSON body into `T`, answering bad JSON with a problem document.
+/// Every body is a JSON object: serde would also fill a struct from an
+/// array of its fields in order, which the document does not allow.
 pub(crate) fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .detail("the body must be a JSON object");
+        error.errors.push(kabinet_api::FieldProblem {
+            field: "body".into(),
+            code: "body.not_object".into(),
+            message: "the body must be a JSON object".into(),
+        });
+        return Err(error);
+    }
     serde_json::from_slice(body).map_err(|e| {
         let mut error = ApiError::new(StatusCode::BAD_REQUEST, "bad_request")
             .detail(format!("invalid JSON body: {e}"));

@@ -180,3 +180,35 @@ async fn the_document_closes_request_bodies_and_links_creates_to_their_objects()
         .await;
     assert_eq!(unknown.status, 422, "{}", unknown.body);
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_a_json_object_is_refused_even_where_the_answer_is_always_the_same() {
+    let app = TestApp::spawn().await;
+    // serde fills a struct from an array of its fields; the API must not.
+    let recover = app
+        .anonymous(Method::POST, "/api/v1/auth/recover")
+        .header("content-type", "application/json")
+        .body(r#"["admin"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recover.status(), 422);
+    let body: serde_json::Value = recover.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "body.not_object");
+    let create = app
+        .request(Method::POST, "/api/v1/companies")
+        .header("content-type", "application/json")
+        .body(r#"  ["Array LLC"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 422);
+    // The object form still works.
+    let fine = app
+        .anonymous(Method::POST, "/api/v1/auth/recover")
+        .json(&json!({"login": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), 202);
+}
