@@ -43,7 +43,7 @@ pub(crate) fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
         });
         return Err(error);
     }
-    serde_json::from_slice(body).map_err(|e| {
+    let invalid = |e: serde_json::Error| {
         let mut error = ApiError::new(StatusCode::BAD_REQUEST, "bad_request")
             .detail(format!("invalid JSON body: {e}"));
         if e.is_data() {
@@ -51,6 +51,36 @@ pub(crate) fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
             error.code = "validation_failed";
         }
         error
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+    // No text of Kabinet holds a NUL character, and PostgreSQL cannot store one.
+    if let Some(field) = field_with_nul(&value) {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .detail("text must not contain the NUL character");
+        error.errors.push(kabinet_api::FieldProblem {
+            field,
+            code: "text.nul".into(),
+            message: "text must not contain the NUL character".into(),
+        });
+        return Err(error);
+    }
+    serde_json::from_value(value).map_err(invalid)
+}
+
+/// The top-level field whose value (or key) holds a NUL character, if any.
+fn field_with_nul(value: &serde_json::Value) -> Option<String> {
+    fn has_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(key, v)| key.contains('\0') || has_nul(v))
+            }
+            _ => false,
+        }
+    }
+    value.as_object()?.iter().find_map(|(key, v)| {
+        (key.contains('\0') || has_nul(v)).then(|| key.replace('\0', "\\u0000"))
     })
 }
 
