@@ -248,3 +248,25 @@ async fn a_nul_character_in_any_text_is_refused_with_its_field_never_a_server_er
     assert_eq!(patched.status, 422, "{}", patched.body);
     assert_eq!(app.get(&path).await.body["name"], "Plain LLC");
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_console_form_is_refused_never_a_server_error() {
+    let app = TestApp::spawn().await;
+    let (client, csrf) = app.console_sign_in("/companies").await;
+    let response = client
+        .post(app.url("/companies/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Nul\u{0} LLC"),
+            ("inns", "7707083893"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // The name's own rules refuse control characters: the field is shown.
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("data-field=\"name\""), "{html}");
+    let list = app.get("/api/v1/companies?q=Nul").await;
+    assert_eq!(list.body["total"], 0);
+}
