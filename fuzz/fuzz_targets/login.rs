@@ -4,7 +4,7 @@
 //! Properties: a login is 1 to 20 Latin letters and digits and parses back to
 //! itself; an e-mail address has one `@`, at most 254 bytes and parses back to
 //! itself (so a stored address is never refused when its card is saved
-//! again); a password accepted by the policy is 8 to 256 characters.
+//! again); a password accepted by the policy is PASSWORD_MIN to PASSWORD_MAX (12 to 128) characters.
 #![no_main]
 
 use kabinet_domain::text::Email;
