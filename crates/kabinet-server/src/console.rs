@@ -71,9 +71,6 @@ pub fn routes() -> Router<AppState> {
 // ---------------------------------------------------------------------------
 // Query parsing shared with the REST API.
 
-/// Reads the company list parameters (`q`, `region`, `macroregion`,
-/// `reseller`, `parent_id`, `deleted`, `sort`, `dir`, `limit`, `offset` or
-/// `page`). The scope is filled in by the use case.
 /// The API's reading of the list parameters: as the console's, but a
 /// parameter sent must hold a value, and limit and offset must be in range
 /// (the console's forms send blanks and clamp; a client program gets told).
@@ -116,6 +113,9 @@ pub fn api_company_query(
     company_query_from(params, default_limit)
 }
 
+/// Reads the company list parameters (`q`, `region`, `macroregion`,
+/// `reseller`, `parent_id`, `deleted`, `sort`, `dir`, `limit`, `offset` or
+/// `page`). The scope is filled in by the use case.
 pub fn company_query_from(
     params: &HashMap<String, String>,
     default_limit: i64,
