@@ -30,8 +30,16 @@ pub fn random_secret() -> String {
     hex(&bytes)
 }
 
+/// Lowercase hex, without a `format!` per byte (every API request hashes
+/// its token).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// SHA-256 of a high-entropy secret (session ids, API tokens). Such secrets
@@ -1023,14 +1031,16 @@ impl Services {
         // The epoch first: a change committed after it moves it on, so the
         // next request reads again whatever this one read.
         let epoch = sessions::auth_epoch(conn).await?;
-        self.actor_at_epoch(conn, user_id, epoch, origin).await
+        self.actor_at_epoch(Some(conn), user_id, epoch, origin)
+            .await
     }
 
     /// [`Services::actor_for_user`] with the authorisation epoch already
-    /// read (before anything about the person).
+    /// read (before anything about the person). Without a connection, one
+    /// is taken from the pool only when the person is not cached.
     pub(crate) async fn actor_at_epoch(
         &self,
-        conn: &mut AnyConnection,
+        conn: Option<&mut AnyConnection>,
         user_id: i64,
         epoch: i64,
         origin: &Origin,
@@ -1038,7 +1048,11 @@ impl Services {
         let resolved = match self.auth_cache.get(user_id, epoch) {
             Some(resolved) => resolved,
             None => {
-                let resolved = Arc::new(resolve_user(conn, user_id).await?);
+                let resolved = match conn {
+                    Some(conn) => resolve_user(conn, user_id).await?,
+                    None => resolve_user(&mut *self.store.reader().await?, user_id).await?,
+                };
+                let resolved = Arc::new(resolved);
                 self.auth_cache.put(user_id, epoch, resolved.clone());
                 resolved
             }
@@ -1137,15 +1151,21 @@ impl Services {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(ServiceError::Unauthenticated);
         }
-        let mut conn = self.store.reader().await?;
-        let live = sessions::token_by_hash(&mut conn, &secret_hash(token))
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
+        let hash = secret_hash(token);
+        // A read by key: on SQLite it runs here, without the pool; a cached
+        // person then needs no other read.
+        let live = match self
+            .store
+            .point_read(|conn| sessions::token_by_hash_now(conn, &hash))
+        {
+            Some(live) => live?,
+            None => sessions::token_by_hash(&mut *self.store.reader().await?, &hash).await?,
+        }
+        .ok_or(ServiceError::Unauthenticated)?;
         let (token_id, last_used_at) = (live.id, live.last_used_at);
         let (actor, user) = self
-            .actor_at_epoch(&mut conn, live.user_id, live.auth_epoch, origin)
+            .actor_at_epoch(None, live.user_id, live.auth_epoch, origin)
             .await?;
-        drop(conn);
         check_address(&user, origin)?;
         // Recording use at most once a minute keeps reads from turning into
         // writes (a write per request would queue every API call behind the
@@ -1481,4 +1501,19 @@ async fn resolve_user(
         group_company_id,
         linked_paths,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_hash_is_lowercase_hex_sha256() {
+        assert_eq!(
+            secret_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(random_secret().len(), 64);
+    }
 }

@@ -1,9 +1,11 @@
 //! Companies: the card, the tree, soft deletion and search.
 
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::db::{col, flag, fts_phrase, push_text_search, trigram_word, Backend, Sql, StoreError};
+use crate::db::{
+    col, column_names, flag, fts_phrase, push_text_search, trigram_word, Backend, NamedRow, RowGet,
+    Sql, StoreError,
+};
 use crate::group_links::push_linked_subtrees;
 
 /// The stored fields of a company card (what a create or an edit writes).
@@ -71,12 +73,20 @@ const COLUMNS: &str = "c.id, c.path, c.parent_id, c.is_provider, c.name, c.name_
      c.deletion_id, c.search_text, \
      c.children_count";
 
-fn list_from_json(row: &AnyRow, name: &str) -> Result<Vec<String>, StoreError> {
+/// A row a company record is read from: sqlx's, or rusqlite's in
+/// [`get_now`].
+trait CompanyRow: RowGet<i64> + RowGet<Option<i64>> + RowGet<String> + RowGet<Option<String>> {}
+impl<R> CompanyRow for R where
+    R: RowGet<i64> + RowGet<Option<i64>> + RowGet<String> + RowGet<Option<String>>
+{
+}
+
+fn list_from_json(row: &impl CompanyRow, name: &str) -> Result<Vec<String>, StoreError> {
     let text: String = col(row, name)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }
 
-fn record_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
+fn record_from_row(row: &impl CompanyRow) -> Result<CompanyRecord, StoreError> {
     Ok(CompanyRecord {
         id: col(row, "id")?,
         path: col(row, "path")?,
@@ -365,6 +375,21 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<CompanyReco
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(record_from_row).transpose()
+}
+
+/// [`get`] on a connection of [`crate::Store::point_read`], without an
+/// `.await`.
+pub fn get_now(conn: &rusqlite::Connection, id: i64) -> Result<Option<CompanyRecord>, StoreError> {
+    use rusqlite::OptionalExtension;
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM companies c WHERE c.id = ?1"));
+    static NAMES: std::sync::LazyLock<Vec<&str>> =
+        std::sync::LazyLock::new(|| column_names(COLUMNS));
+    let mut statement = conn.prepare_cached(&SQL)?;
+    let record = statement
+        .query_row([id], |row| Ok(record_from_row(&NamedRow::new(row, &NAMES))))
+        .optional()?;
+    record.transpose()
 }
 
 /// The provider company: the root of the tree.
@@ -939,4 +964,97 @@ pub async fn max_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
         .fetch_one(&mut *conn)
         .await?;
     col(&row, "top")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{commit, Store};
+
+    fn fields(name: &str) -> CompanyFields {
+        CompanyFields {
+            is_provider: name == "Provider",
+            name: name.to_string(),
+            name_sort: name.to_lowercase(),
+            phones: vec!["+74951234567".into(), "+78001234567".into()],
+            inns: vec!["7707083893".into()],
+            region: Some("Москва".into()),
+            credit_limit: Some(-150_000),
+            max_dialogs_per_operator: 3,
+            fz230_enabled: true,
+            search_text: name.to_lowercase(),
+            ..CompanyFields::default()
+        }
+    }
+
+    #[test]
+    fn column_names_follow_the_select_list() {
+        let names = column_names(COLUMNS);
+        assert_eq!(names.len(), COLUMNS.split(',').count());
+        assert_eq!(names[0], "id");
+        assert_eq!(names.last(), Some(&"children_count"));
+        assert!(names.contains(&"search_text"));
+        assert_eq!(
+            column_names("t.id, t.user_id, e.value AS auth_epoch"),
+            ["id", "user_id", "auth_epoch"]
+        );
+    }
+
+    /// The point read of a card is the pool's read, field for field, and
+    /// sees every commit at once; an unknown id is `None`.
+    #[tokio::test]
+    async fn point_read_of_a_card_is_the_pool_read() {
+        let dir = std::env::temp_dir().join(format!("kabinet-point-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("point.db");
+        let _ = std::fs::remove_file(&file);
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .unwrap();
+        crate::migrate::run(&store, 1).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let root = insert(&mut tx, &fields("Provider"), "", 10).await.unwrap();
+        let child = insert(&mut tx, &fields("Ромашка"), &format!("/{root}/"), 20)
+            .await
+            .unwrap();
+        commit(tx).await.unwrap();
+
+        for id in [root, child] {
+            let pooled = get(&mut store.reader().await.unwrap(), id).await.unwrap();
+            let point = store.point_read(|conn| get_now(conn, id)).unwrap().unwrap();
+            assert!(pooled.is_some());
+            assert_eq!(point, pooled);
+        }
+        let missing = store.point_read(|conn| get_now(conn, child + 100)).unwrap();
+        assert_eq!(missing.unwrap(), None);
+
+        let mut tx = store.begin().await.unwrap();
+        let mut edited = fields("Ромашка плюс");
+        edited.parent_id = Some(root);
+        assert!(update(&mut tx, child, 1, &edited, 30).await.unwrap());
+        commit(tx).await.unwrap();
+        let point = store
+            .point_read(|conn| get_now(conn, child))
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(point.fields.name, "Ромашка плюс");
+        assert_eq!(point.version, 2);
+        assert_eq!(point.updated_at, 30);
+        assert_eq!(point.fields.credit_limit, Some(-150_000));
+        assert!(point.fields.fz230_enabled);
+
+        // The point-read connections only read.
+        let write = store
+            .point_read(|conn| Ok(conn.execute("DELETE FROM companies", [])?))
+            .unwrap();
+        assert!(write.is_err(), "{write:?}");
+        assert!(get(&mut store.reader().await.unwrap(), child)
+            .await
+            .unwrap()
+            .is_some());
+
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::db::{col, StoreError};
+use crate::db::{col, NamedRow, RowGet, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -173,23 +173,45 @@ pub async fn token_by_hash(
     conn: &mut AnyConnection,
     token_hash: &str,
 ) -> Result<Option<LiveToken>, StoreError> {
-    let row = sqlx::query(
-        "SELECT t.id, t.user_id, t.last_used_at, e.value AS auth_epoch \
-         FROM api_tokens t CROSS JOIN auth_epoch e \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND e.id = 1",
-    )
-    .bind(token_hash.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|row| {
-        Ok(LiveToken {
-            id: col(&row, "id")?,
-            user_id: col(&row, "user_id")?,
-            last_used_at: col(&row, "last_used_at")?,
-            auth_epoch: col(&row, "auth_epoch")?,
+    let row = sqlx::query(TOKEN_BY_HASH)
+        .bind(token_hash.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(live_token).transpose()
+}
+
+/// [`token_by_hash`] on a connection of [`crate::Store::point_read`],
+/// without an `.await`.
+pub fn token_by_hash_now(
+    conn: &rusqlite::Connection,
+    token_hash: &str,
+) -> Result<Option<LiveToken>, StoreError> {
+    use rusqlite::OptionalExtension;
+    const NAMES: [&str; 4] = ["id", "user_id", "last_used_at", "auth_epoch"];
+    let mut statement = conn.prepare_cached(TOKEN_BY_HASH)?;
+    statement
+        .query_row([token_hash], |row| {
+            Ok(live_token(&NamedRow::new(row, &NAMES)))
         })
+        .optional()?
+        .transpose()
+}
+
+/// A live token and the authorisation epoch, read in one statement.
+const TOKEN_BY_HASH: &str = "SELECT t.id, t.user_id, t.last_used_at, e.value AS auth_epoch \
+     FROM api_tokens t CROSS JOIN auth_epoch e \
+     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND e.id = 1";
+
+fn live_token<R>(row: &R) -> Result<LiveToken, StoreError>
+where
+    R: RowGet<i64> + RowGet<Option<i64>>,
+{
+    Ok(LiveToken {
+        id: col(row, "id")?,
+        user_id: col(row, "user_id")?,
+        last_used_at: col(row, "last_used_at")?,
+        auth_epoch: col(row, "auth_epoch")?,
     })
-    .transpose()
 }
 
 /// The authorisation epoch: moved on by triggers whenever a person's
