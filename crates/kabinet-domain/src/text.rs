@@ -164,10 +164,95 @@ pub fn search_fold(text: &str) -> String {
     text.to_lowercase().replace('ё', "е")
 }
 
+/// How many digits make one gram of the digit index.
+pub const DIGIT_GRAM: usize = 4;
+
+/// The digits of a search text for the digit index: every run of
+/// [`DIGIT_GRAM`] digits or more as its overlapping grams
+/// (`4951234` → `4951 9512 5123 1234`), runs kept apart by a word that is
+/// not a gram (`x`), so that a phrase of grams never spans two runs. A
+/// digits-only search word is found in the text exactly when the phrase of
+/// its grams ([`digit_phrase`]) is in this: any occurrence of such a word
+/// lies inside one run. Three-digit grams (the trigram index) are ten times
+/// as common, so a seven-digit phone fragment read ten times more of that
+/// index than it does of this one.
+pub fn digit_grams(text: &str) -> String {
+    let mut out = String::new();
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        if !bytes[start].is_ascii_digit() {
+            start += 1;
+            continue;
+        }
+        let mut end = start;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end - start >= DIGIT_GRAM {
+            if !out.is_empty() {
+                out.push_str(" x ");
+            }
+            let run = &text[start..end];
+            for gram in 0..=run.len() - DIGIT_GRAM {
+                if gram > 0 {
+                    out.push(' ');
+                }
+                out.push_str(&run[gram..gram + DIGIT_GRAM]);
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+/// A search word of [`DIGIT_GRAM`] digits or more as the phrase of its
+/// grams in the digit index; `None` for any other word.
+pub fn digit_phrase(word: &str) -> Option<String> {
+    if word.len() < DIGIT_GRAM || !word.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digit_grams(word))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn digit_grams_overlap_within_runs_only() {
+        assert_eq!(digit_grams("4951234"), "4951 9512 5123 1234");
+        assert_eq!(
+            digit_grams("ромашка | 74951234567 | 123 | ls-00500 | 7707083893"),
+            "7495 4951 9512 5123 1234 2345 3456 4567 x 0050 0500 x \
+             7707 7070 0708 7083 0838 8389 3893"
+        );
+        assert_eq!(digit_grams("нет цифр | 12 | 345"), "");
+        assert_eq!(digit_grams("ёлка 1234"), "1234");
+        assert_eq!(
+            digit_phrase("4951234").as_deref(),
+            Some("4951 9512 5123 1234")
+        );
+        assert_eq!(digit_phrase("4951").as_deref(), Some("4951"));
+        assert_eq!(digit_phrase("495"), None);
+        assert_eq!(digit_phrase("49a1"), None);
+    }
+
+    proptest! {
+        /// A digits-only word occurs in a text exactly when the phrase of
+        /// its grams occurs, as consecutive words, in the text's grams.
+        #[test]
+        fn digit_phrase_matches_exactly_the_substrings(
+            text in "[0-9a-z |]{0,60}",
+            word in "[0-9]{4,9}",
+        ) {
+            let grams: Vec<String> = digit_grams(&text).split(' ').map(str::to_string).collect();
+            let phrase: Vec<String> = digit_phrase(&word).unwrap().split(' ').map(str::to_string).collect();
+            let found = grams.windows(phrase.len()).any(|w| w == phrase.as_slice());
+            prop_assert_eq!(found, text.contains(&word));
+        }
+    }
 
     #[test]
     fn phones_in_common_russian_forms_become_e164() {

@@ -178,6 +178,7 @@ fn bind_fields(sql: &mut Sql, f: &CompanyFields) {
         f.password_in_email.into(),
         f.is_group_company.into(),
         f.search_text.clone().into(),
+        kabinet_domain::text::digit_grams(&f.search_text).into(),
     ];
     for (index, value) in values.into_iter().enumerate() {
         if index > 0 {
@@ -187,7 +188,7 @@ fn bind_fields(sql: &mut Sql, f: &CompanyFields) {
     }
 }
 
-const WRITABLE: [&str; 35] = [
+const WRITABLE: [&str; 36] = [
     "parent_id",
     "is_provider",
     "name",
@@ -223,6 +224,7 @@ const WRITABLE: [&str; 35] = [
     "password_in_email",
     "is_group_company",
     "search_text",
+    "search_digits",
 ];
 
 /// Inserts a company under `parent_path` (empty for the root) and returns its id.
@@ -390,6 +392,38 @@ pub fn get_now(conn: &rusqlite::Connection, id: i64) -> Result<Option<CompanyRec
         .query_row([id], |row| Ok(record_from_row(&NamedRow::new(row, &NAMES))))
         .optional()?;
     record.transpose()
+}
+
+/// Writes the digit grams of every company that has none yet (the rows of
+/// a database from before migration 17), a thousand at a time, in the
+/// migration's transaction.
+pub(crate) async fn fill_search_digits(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let mut after = 0_i64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, search_text FROM companies WHERE id > $1 AND search_digits = '' \
+             ORDER BY id LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = col(last, "id")?;
+        for row in &rows {
+            let text: String = col(row, "search_text")?;
+            let grams = kabinet_domain::text::digit_grams(&text);
+            if grams.is_empty() {
+                continue;
+            }
+            sqlx::query("UPDATE companies SET search_digits = $1 WHERE id = $2")
+                .bind(grams)
+                .bind(col::<i64>(row, "id")?)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
 }
 
 /// The provider company: the root of the tree.
@@ -631,36 +665,52 @@ pub struct CompanyQuery {
     pub offset: i64,
 }
 
-/// Whether the words are matched by joining the trigram index (SQLite,
-/// every word long enough for trigrams, no id alternative). The index then
-/// drives the query, in id order, and stops at the page or the count's cap,
-/// instead of being read whole into a list first (41,000 ids for a common
-/// fragment at a million companies: 15 ms a query).
+/// Whether the words are matched by joining a word index (SQLite, every
+/// word answered by one index, no id alternative; see [`word_index`]). The
+/// index then drives the query, in id order, and stops at the page or the
+/// count's cap, instead of being read whole into a list first (41,000 ids
+/// for a common fragment at a million companies: 15 ms a query).
 fn fts_join(query: &CompanyQuery, backend: Backend) -> bool {
-    query.id.is_none() && trigram_words(&query.words, backend)
+    query.id.is_none() && word_index(&query.words, backend).is_some()
 }
 
-/// Whether the trigram index answers every word by itself (SQLite).
-fn trigram_words(words: &[String], backend: Backend) -> bool {
-    backend == Backend::Sqlite && !words.is_empty() && words.iter().all(|w| trigram_word(w))
-}
-
-/// The words as an FTS5 query: one phrase each, all required.
-fn fts_phrases(words: &[String]) -> String {
-    words
+/// The index that answers every word by itself on SQLite, and the FTS5
+/// query for it: the digit index when every word is four digits or more
+/// (the phrase of its grams), else the trigram index when every word has
+/// three characters or more.
+fn word_index(words: &[String], backend: Backend) -> Option<(&'static str, String)> {
+    if backend != Backend::Sqlite || words.is_empty() {
+        return None;
+    }
+    let digit_phrases: Option<Vec<String>> = words
         .iter()
-        .map(|w| fts_phrase(w))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(|w| kabinet_domain::text::digit_phrase(w).map(|p| fts_phrase(&p)))
+        .collect();
+    if let Some(phrases) = digit_phrases {
+        return Some((DIGIT_INDEX, phrases.join(" ")));
+    }
+    if words.iter().all(|w| trigram_word(w)) {
+        let phrases: Vec<String> = words.iter().map(|w| fts_phrase(w)).collect();
+        return Some(("companies_fts", phrases.join(" ")));
+    }
+    None
 }
 
-/// ` FROM …` of a company list: the companies, joined to the trigram index
+/// The companies' digit index (migration 17).
+const DIGIT_INDEX: &str = "companies_digits";
+
+/// ` FROM …` of a company list: the companies, joined to a word index
 /// where [`fts_join`] says so.
 fn push_from(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
-    if fts_join(query, backend) {
-        sql.push(" FROM companies_fts f JOIN companies c ON c.id = f.rowid");
-    } else {
-        sql.push(" FROM companies c");
+    match word_index(&query.words, backend).filter(|_| query.id.is_none()) {
+        Some((table, _)) => {
+            sql.push(&format!(
+                " FROM {table} f JOIN companies c ON c.id = f.rowid"
+            ));
+        }
+        None => {
+            sql.push(" FROM companies c");
+        }
     }
 }
 
@@ -694,11 +744,19 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
         sql.push(" AND c.multichannel_number = ")
             .bind(number.clone());
     }
-    if fts_join(query, backend) {
-        sql.push(" AND f.companies_fts MATCH ")
-            .bind(fts_phrases(&query.words));
-    } else {
-        push_text_search(sql, backend, "c", "companies_fts", &query.words, query.id);
+    match word_index(&query.words, backend).filter(|_| query.id.is_none()) {
+        Some((table, words)) => {
+            sql.push(&format!(" AND f.{table} MATCH ")).bind(words);
+        }
+        None => push_text_search(
+            sql,
+            backend,
+            "c",
+            "companies_fts",
+            Some(DIGIT_INDEX),
+            &query.words,
+            query.id,
+        ),
     }
     if let Some(region) = &query.region {
         sql.push(" AND c.region = ").bind(region.clone());
@@ -763,16 +821,24 @@ async fn word_matches(
     backend: Backend,
     words: &[String],
 ) -> Result<i64, StoreError> {
-    let mut sql = if trigram_words(words, backend) {
-        let mut sql = Sql::new(
-            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM companies_fts WHERE companies_fts MATCH ",
-        );
-        sql.bind(fts_phrases(words));
+    let mut sql = if let Some((table, words)) = word_index(words, backend) {
+        let mut sql = Sql::new(&format!(
+            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM {table} WHERE {table} MATCH "
+        ));
+        sql.bind(words);
         sql
     } else {
         let mut sql =
             Sql::new("SELECT COUNT(*) AS n FROM (SELECT c.id FROM companies c WHERE 1 = 1");
-        push_text_search(&mut sql, backend, "c", "companies_fts", words, None);
+        push_text_search(
+            &mut sql,
+            backend,
+            "c",
+            "companies_fts",
+            Some(DIGIT_INDEX),
+            words,
+            None,
+        );
         sql
     };
     sql.push(" LIMIT ").bind(RARE_MATCHES + 1).push(") s");
@@ -982,7 +1048,7 @@ mod tests {
             credit_limit: Some(-150_000),
             max_dialogs_per_operator: 3,
             fz230_enabled: true,
-            search_text: name.to_lowercase(),
+            search_text: format!("{} | 74951234567 | 7707083893", name.to_lowercase()),
             ..CompanyFields::default()
         }
     }
@@ -1043,6 +1109,37 @@ mod tests {
         assert_eq!(point.updated_at, 30);
         assert_eq!(point.fields.credit_limit, Some(-150_000));
         assert!(point.fields.fz230_enabled);
+
+        // Rows from before migration 17 get their digit grams filled in,
+        // and the digit index finds them by a fragment of a phone.
+        let digits_hit = |phrase: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query(
+                    "SELECT rowid AS id FROM companies_digits WHERE companies_digits MATCH $1",
+                )
+                .bind(phrase)
+                .fetch_all(&mut *store.reader().await.unwrap())
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| col::<i64>(row, "id").unwrap())
+                .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(digits_hit("\"4951 9512 5123\"").await, vec![root, child]);
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query("UPDATE companies SET search_digits = ''")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        commit(tx).await.unwrap();
+        assert!(digits_hit("\"4951 9512 5123\"").await.is_empty());
+        let mut tx = store.begin().await.unwrap();
+        fill_search_digits(&mut tx).await.unwrap();
+        commit(tx).await.unwrap();
+        assert_eq!(digits_hit("\"4951 9512 5123\"").await, vec![root, child]);
+        assert!(digits_hit("\"4567 5677\"").await.is_empty());
 
         // The point-read connections only read.
         let write = store

@@ -480,11 +480,17 @@ pub(crate) fn fts_phrase(word: &str) -> String {
     format!("\"{}\"", word.replace('"', "\"\""))
 }
 
+///
+/// `digit_index` names the table's digit index (companies: the FTS5 table
+/// `companies_digits` on SQLite, the column `search_digits` on PostgreSQL,
+/// see migration 17): a word of four digits or more is matched there, as
+/// the phrase of its grams, instead of by trigrams.
 pub(crate) fn push_text_search(
     sql: &mut Sql,
     backend: Backend,
     alias: &str,
     fts_table: &str,
+    digit_index: Option<&str>,
     words: &[String],
     id: Option<i64>,
 ) {
@@ -513,6 +519,26 @@ pub(crate) fn push_text_search(
             })
             .collect();
         let pattern = format!("%{literal}%");
+        let digits = digit_index.and_then(|_| kabinet_domain::text::digit_phrase(word));
+        if let (Some(index), Some(phrase)) = (digit_index, digits) {
+            match backend {
+                Backend::Sqlite => {
+                    sql.push(&format!(
+                        "{alias}.id IN (SELECT rowid FROM {index} WHERE {index} MATCH "
+                    ))
+                    .bind(fts_phrase(&phrase))
+                    .push(")");
+                }
+                Backend::Postgres => {
+                    sql.push(&format!(
+                        "to_tsvector('simple', {alias}.search_digits) @@ phraseto_tsquery('simple', "
+                    ))
+                    .bind(phrase)
+                    .push(")");
+                }
+            }
+            continue;
+        }
         match backend {
             // A word of three characters or more is a phrase of trigrams,
             // which the index answers without reading the rows.

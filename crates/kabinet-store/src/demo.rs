@@ -246,7 +246,10 @@ pub async fn add_member(
 /// segment (fewer b-trees per search).
 pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
     let statements: &[&str] = match backend {
-        Backend::Sqlite => &["INSERT INTO companies_fts(companies_fts) VALUES ('optimize')"],
+        Backend::Sqlite => &[
+            "INSERT INTO companies_fts(companies_fts) VALUES ('optimize')",
+            "INSERT INTO companies_digits(companies_digits) VALUES ('optimize')",
+        ],
         // VACUUM (ANALYZE) follows the commit (`Store::bulk_load(false)`).
         Backend::Postgres => &[],
     };
@@ -259,8 +262,9 @@ pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), St
 /// The insert triggers a bulk load on SQLite sets aside: per-row trigram
 /// index upkeep and the parent's child count. Their work is redone once at
 /// the end.
-const BULK_SUSPENDED_TRIGGERS: [&str; 3] = [
+const BULK_SUSPENDED_TRIGGERS: [&str; 4] = [
     "companies_fts_insert",
+    "companies_digits_insert",
     "companies_children_insert",
     "users_fts_insert",
 ];
@@ -364,6 +368,7 @@ pub async fn resume_after_bulk(
     if suspended.backend == Backend::Sqlite {
         for statement in [
             "INSERT INTO companies_fts(companies_fts) VALUES ('rebuild')",
+            "INSERT INTO companies_digits(companies_digits) VALUES ('rebuild')",
             "INSERT INTO users_fts(users_fts) VALUES ('rebuild')",
         ] {
             sqlx::query(statement).execute(&mut *conn).await?;

@@ -106,6 +106,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_auth_epoch.sql"),
         postgres: include_str!("../migrations/postgres/0016_auth_epoch.sql"),
     },
+    Migration {
+        version: 17,
+        name: "search_digits",
+        sqlite: include_str!("../migrations/sqlite/0017_search_digits.sql"),
+        postgres: include_str!("../migrations/postgres/0017_search_digits.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.
@@ -143,6 +149,9 @@ pub async fn run(store: &Store, now_ms: i64) -> Result<usize, StoreError> {
             "applying migration"
         );
         sqlx::raw_sql(script).execute(&mut *tx).await?;
+        if migration.name == "search_digits" {
+            crate::companies::fill_search_digits(&mut tx).await?;
+        }
         sqlx::query(
             "INSERT INTO kabinet_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
         )

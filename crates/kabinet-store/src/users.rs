@@ -474,7 +474,7 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
         }
         sql.push(")");
     }
-    push_text_search(sql, backend, "u", "users_fts", &query.words, query.id);
+    push_text_search(sql, backend, "u", "users_fts", None, &query.words, query.id);
     if let Some(company_id) = query.company_id {
         sql.push(" AND u.company_id = ").bind(company_id);
     }

@@ -193,6 +193,12 @@ async fn search_finds_by_fragments_ids_requisites_and_phone_digits() {
         );
     }
     assert_eq!(names("4951234567".into()).await, vec!["New Ways Company"]);
+    // Four digits or more go through the digit index (the phrase of their
+    // four-digit grams): fragments anywhere in a number, never across two.
+    assert_eq!(names("2001".into()).await, vec!["ООО «Ромашка»"]);
+    assert_eq!(names("5553".into()).await, vec!["New Ways Company"]);
+    assert_eq!(names("765432".into()).await, vec!["New Ways Company"]);
+    assert!(names("45677812".into()).await.is_empty());
     assert_eq!(
         names("+7 (495) 123-45-67".into()).await,
         vec!["New Ways Company"]
