@@ -184,9 +184,11 @@ impl FromRequestParts<AppState> for ApiCtx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // The access guard authenticated this request already.
-        if let Some(ctx) = parts.extensions.get::<ApiCtx>() {
-            return Ok(ctx.clone());
+        // The access guard authenticated this request already: taken, not
+        // copied (a handler extracts it once; a second extraction would
+        // authenticate again).
+        if let Some(ctx) = parts.extensions.remove::<ApiCtx>() {
+            return Ok(ctx);
         }
         let lang = lang_of(parts);
         let origin = origin(parts, state);

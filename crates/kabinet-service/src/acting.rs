@@ -151,8 +151,8 @@ impl Services {
         };
         let base = {
             let mut conn = self.store.reader().await?;
-            let (actor, user) = self.actor_for_user(&mut conn, user_id, origin).await?;
-            crate::auth::check_address(&user, origin)?;
+            let (actor, resolved) = self.actor_for_user(&mut conn, user_id, origin).await?;
+            crate::auth::check_address(&resolved.user, origin)?;
             actor
         };
         self.act_as(base, secret).await

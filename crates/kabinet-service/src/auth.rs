@@ -19,6 +19,7 @@ use kabinet_store::{audit as audit_store, commit, AnyConnection};
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
+use crate::auth_cache::Resolved;
 use crate::{now_ms, Actor, Origin, ServiceError, Services};
 
 const TOKEN_PREFIX: &str = "kab_";
@@ -1021,13 +1022,14 @@ impl Services {
     }
 
     /// Loads the person behind a live user id, checking that they and their
-    /// company are still active.
+    /// company are still active. The person's record comes as the cached
+    /// resolution (`.user`), shared rather than copied per request.
     pub(crate) async fn actor_for_user(
         &self,
         conn: &mut AnyConnection,
         user_id: i64,
         origin: &Origin,
-    ) -> Result<(Actor, UserRecord), ServiceError> {
+    ) -> Result<(Actor, Arc<Resolved>), ServiceError> {
         // The epoch first: a change committed after it moves it on, so the
         // next request reads again whatever this one read.
         let epoch = sessions::auth_epoch(conn).await?;
@@ -1044,7 +1046,7 @@ impl Services {
         user_id: i64,
         epoch: i64,
         origin: &Origin,
-    ) -> Result<(Actor, UserRecord), ServiceError> {
+    ) -> Result<(Actor, Arc<Resolved>), ServiceError> {
         let resolved = match self.auth_cache.get(user_id, epoch) {
             Some(resolved) => resolved,
             None => {
@@ -1057,7 +1059,7 @@ impl Services {
                 resolved
             }
         };
-        let user = resolved.user.clone();
+        let user = &resolved.user;
         let actor = Actor {
             user_id: user.id,
             display_name: format!("{} {}", user.first_name, user.last_name),
@@ -1074,7 +1076,7 @@ impl Services {
             must_change_password: user.card.must_change_password,
             signed_in_at: None,
         };
-        Ok((actor, user))
+        Ok((actor, resolved))
     }
 
     /// Resolves a session cookie to its actor and CSRF token.
@@ -1097,12 +1099,13 @@ impl Services {
             commit(tx).await?;
             return Err(ServiceError::Unauthenticated);
         }
-        let (mut actor, user) = self
+        let (mut actor, resolved) = self
             .actor_for_user(&mut conn, session.user_id, origin)
             .await?;
+        let user = &resolved.user;
         actor.signed_in_at = Some(session.created_at);
         drop(conn);
-        check_address(&user, origin)?;
+        check_address(user, origin)?;
         // Session binding (X11): the session keeps to the address it
         // signed in from, strictly or by recording the change.
         let binding =
@@ -1120,7 +1123,7 @@ impl Services {
                 );
                 audit_sign_in(
                     &mut tx,
-                    Some(&user),
+                    Some(user),
                     &user.login,
                     "auth.session_address_changed",
                     Some(&details),
@@ -1163,10 +1166,10 @@ impl Services {
         }
         .ok_or(ServiceError::Unauthenticated)?;
         let (token_id, last_used_at) = (live.id, live.last_used_at);
-        let (actor, user) = self
+        let (actor, resolved) = self
             .actor_at_epoch(None, live.user_id, live.auth_epoch, origin)
             .await?;
-        check_address(&user, origin)?;
+        check_address(&resolved.user, origin)?;
         // Recording use at most once a minute keeps reads from turning into
         // writes (a write per request would queue every API call behind the
         // single SQLite writer).

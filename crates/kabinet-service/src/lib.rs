@@ -52,7 +52,8 @@ impl Default for ServiceSettings {
 #[derive(Debug, Clone)]
 pub struct Services {
     pub store: Store,
-    pub settings: ServiceSettings,
+    /// Shared: the services are cloned into every request's state.
+    pub settings: std::sync::Arc<ServiceSettings>,
     /// People resolved at the current authorisation epoch, shared by every
     /// clone of the services.
     pub auth_cache: std::sync::Arc<auth_cache::AuthCache>,
@@ -62,7 +63,7 @@ impl Services {
     pub fn new(store: Store, settings: ServiceSettings) -> Self {
         Self {
             store,
-            settings,
+            settings: std::sync::Arc::new(settings),
             auth_cache: Default::default(),
         }
     }

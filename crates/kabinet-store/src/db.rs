@@ -482,7 +482,7 @@ pub(crate) fn fts_phrase(word: &str) -> String {
 
 ///
 /// `digit_index` names the table's digit index (companies: the FTS5 table
-/// `companies_digits` on SQLite, the column `search_digits` on PostgreSQL,
+/// `companies_digits` on SQLite, the column `search_digits_tsv` on PostgreSQL,
 /// see migration 17): a word of four digits or more is matched there, as
 /// the phrase of its grams, instead of by trigrams.
 pub(crate) fn push_text_search(
@@ -531,7 +531,7 @@ pub(crate) fn push_text_search(
                 }
                 Backend::Postgres => {
                     sql.push(&format!(
-                        "to_tsvector('simple', {alias}.search_digits) @@ phraseto_tsquery('simple', "
+                        "{alias}.search_digits_tsv @@ phraseto_tsquery('simple', "
                     ))
                     .bind(phrase)
                     .push(")");
