@@ -370,9 +370,12 @@ pub fn subtree_bounds(path: &str) -> (String, String) {
     (path.to_string(), upper)
 }
 
+/// One company by id: the statement of [`get`] and [`get_now`] alike.
+static CARD_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM companies c WHERE c.id = $1"));
+
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<CompanyRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM companies c WHERE c.id = $1");
-    let row = sqlx::query(&sql)
+    let row = sqlx::query(&CARD_BY_ID)
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -383,11 +386,9 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<CompanyReco
 /// `.await`.
 pub fn get_now(conn: &rusqlite::Connection, id: i64) -> Result<Option<CompanyRecord>, StoreError> {
     use rusqlite::OptionalExtension;
-    static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM companies c WHERE c.id = ?1"));
     static NAMES: std::sync::LazyLock<Vec<&str>> =
         std::sync::LazyLock::new(|| column_names(COLUMNS));
-    let mut statement = conn.prepare_cached(&SQL)?;
+    let mut statement = conn.prepare_cached(&CARD_BY_ID)?;
     let record = statement
         .query_row([id], |row| Ok(record_from_row(&NamedRow::new(row, &NAMES))))
         .optional()?;
@@ -665,13 +666,17 @@ pub struct CompanyQuery {
     pub offset: i64,
 }
 
-/// Whether the words are matched by joining a word index (SQLite, every
-/// word answered by one index, no id alternative; see [`word_index`]). The
-/// index then drives the query, in id order, and stops at the page or the
-/// count's cap, instead of being read whole into a list first (41,000 ids
-/// for a common fragment at a million companies: 15 ms a query).
-fn fts_join(query: &CompanyQuery, backend: Backend) -> bool {
-    query.id.is_none() && word_index(&query.words, backend).is_some()
+/// The word index a list joins, and its FTS5 query: where every word is
+/// answered by one index on SQLite ([`word_index`]) and there is no id
+/// alternative. The index then drives the query, in id order, and stops at
+/// the page or the count's cap, instead of being read whole into a list
+/// first (41,000 ids for a common fragment at a million companies: 15 ms a
+/// query).
+fn joined_index(query: &CompanyQuery, backend: Backend) -> Option<(&'static str, String)> {
+    if query.id.is_some() {
+        return None;
+    }
+    word_index(&query.words, backend)
 }
 
 /// The index that answers every word by itself on SQLite, and the FTS5
@@ -700,9 +705,9 @@ fn word_index(words: &[String], backend: Backend) -> Option<(&'static str, Strin
 const DIGIT_INDEX: &str = "companies_digits";
 
 /// ` FROM …` of a company list: the companies, joined to a word index
-/// where [`fts_join`] says so.
+/// where [`joined_index`] says so.
 fn push_from(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
-    match word_index(&query.words, backend).filter(|_| query.id.is_none()) {
+    match joined_index(query, backend) {
         Some((table, _)) => {
             sql.push(&format!(
                 " FROM {table} f JOIN companies c ON c.id = f.rowid"
@@ -744,7 +749,7 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
         sql.push(" AND c.multichannel_number = ")
             .bind(number.clone());
     }
-    match word_index(&query.words, backend).filter(|_| query.id.is_none()) {
+    match joined_index(query, backend) {
         Some((table, words)) => {
             sql.push(&format!(" AND f.{table} MATCH ")).bind(words);
         }
@@ -967,7 +972,7 @@ async fn list_matching(
             format!(" ORDER BY {column} {direction}, c.id {direction}")
         }
     };
-    let inner_id = if fts_join(query, backend) {
+    let inner_id = if joined_index(query, backend).is_some() {
         "f.rowid"
     } else {
         "c.id"

@@ -464,11 +464,6 @@ impl<T: rusqlite::types::FromSql> RowGet<T> for NamedRow<'_, '_> {
     }
 }
 
-/// Adds the substring search of a list: every word must occur in the row's
-/// `search_text`, or the row's id must equal `id`. On SQLite the trigram FTS5
-/// table `fts_table` answers `LIKE` from its index; on PostgreSQL pg_trgm's
-/// GIN index answers `LIKE` on the column itself. `alias` is the table's
-/// alias in the query; with no words, `id` alone filters.
 /// Whether the trigram index can answer a word by itself (three characters
 /// or more); shorter words need a scan with LIKE.
 pub(crate) fn trigram_word(word: &str) -> bool {
@@ -480,6 +475,11 @@ pub(crate) fn fts_phrase(word: &str) -> String {
     format!("\"{}\"", word.replace('"', "\"\""))
 }
 
+/// Adds the substring search of a list: every word must occur in the row's
+/// `search_text`, or the row's id must equal `id`. On SQLite the trigram FTS5
+/// table `fts_table` answers `LIKE` from its index; on PostgreSQL pg_trgm's
+/// GIN index answers `LIKE` on the column itself. `alias` is the table's
+/// alias in the query; with no words, `id` alone filters.
 ///
 /// `digit_index` names the table's digit index (companies: the FTS5 table
 /// `companies_digits` on SQLite, the column `search_digits_tsv` on PostgreSQL,
@@ -509,18 +509,9 @@ pub(crate) fn push_text_search(
         if index > 0 {
             sql.push(" AND ");
         }
-        // The word is matched literally: `\`, `%` and `_` are escaped with
-        // `\`, PostgreSQL's default LIKE escape and SQLite's by `ESCAPE`.
-        let literal: String = word
-            .chars()
-            .flat_map(|c| match c {
-                '\\' | '%' | '_' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        let pattern = format!("%{literal}%");
-        let digits = digit_index.and_then(|_| kabinet_domain::text::digit_phrase(word));
-        if let (Some(index), Some(phrase)) = (digit_index, digits) {
+        let digits =
+            digit_index.and_then(|index| Some((index, kabinet_domain::text::digit_phrase(word)?)));
+        if let Some((index, phrase)) = digits {
             match backend {
                 Backend::Sqlite => {
                     sql.push(&format!(
@@ -539,6 +530,16 @@ pub(crate) fn push_text_search(
             }
             continue;
         }
+        // The word is matched literally: `\`, `%` and `_` are escaped with
+        // `\`, PostgreSQL's default LIKE escape and SQLite's by `ESCAPE`.
+        let literal: String = word
+            .chars()
+            .flat_map(|c| match c {
+                '\\' | '%' | '_' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{literal}%");
         match backend {
             // A word of three characters or more is a phrase of trigrams,
             // which the index answers without reading the rows.

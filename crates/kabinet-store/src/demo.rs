@@ -259,8 +259,8 @@ pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), St
     Ok(())
 }
 
-/// The insert triggers a bulk load on SQLite sets aside: per-row trigram
-/// index upkeep and the parent's child count. Their work is redone once at
+/// The insert triggers a bulk load on SQLite sets aside: per-row upkeep of
+/// the trigram and digit indexes, and the parent's child count. Their work is redone once at
 /// the end.
 const BULK_SUSPENDED_TRIGGERS: [&str; 4] = [
     "companies_fts_insert",

@@ -7,6 +7,16 @@ struct Migration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// Work in Rust after the script, in the same transaction: values the
+    /// SQL cannot compute for rows written before the migration.
+    data: Option<DataStep>,
+}
+
+/// The Rust steps of migrations.
+#[derive(Clone, Copy)]
+enum DataStep {
+    /// Migration 17: the digit grams of every company's search text.
+    FillSearchDigits,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -15,102 +25,119 @@ const MIGRATIONS: &[Migration] = &[
         name: "init",
         sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
         postgres: include_str!("../migrations/postgres/0001_init.sql"),
+        data: None,
     },
     Migration {
         version: 2,
         name: "users",
         sqlite: include_str!("../migrations/sqlite/0002_users.sql"),
         postgres: include_str!("../migrations/postgres/0002_users.sql"),
+        data: None,
     },
     Migration {
         version: 3,
         name: "sign_in_throttle",
         sqlite: include_str!("../migrations/sqlite/0003_sign_in_throttle.sql"),
         postgres: include_str!("../migrations/postgres/0003_sign_in_throttle.sql"),
+        data: None,
     },
     Migration {
         version: 4,
         name: "password_links",
         sqlite: include_str!("../migrations/sqlite/0004_password_links.sql"),
         postgres: include_str!("../migrations/postgres/0004_password_links.sql"),
+        data: None,
     },
     Migration {
         version: 5,
         name: "ip_rules",
         sqlite: include_str!("../migrations/sqlite/0005_ip_rules.sql"),
         postgres: include_str!("../migrations/postgres/0005_ip_rules.sql"),
+        data: None,
     },
     Migration {
         version: 6,
         name: "second_factor",
         sqlite: include_str!("../migrations/sqlite/0006_second_factor.sql"),
         postgres: include_str!("../migrations/postgres/0006_second_factor.sql"),
+        data: None,
     },
     Migration {
         version: 7,
         name: "avatars",
         sqlite: include_str!("../migrations/sqlite/0007_avatars.sql"),
         postgres: include_str!("../migrations/postgres/0007_avatars.sql"),
+        data: None,
     },
     Migration {
         version: 8,
         name: "delivery",
         sqlite: include_str!("../migrations/sqlite/0008_delivery.sql"),
         postgres: include_str!("../migrations/postgres/0008_delivery.sql"),
+        data: None,
     },
     Migration {
         version: 9,
         name: "sign_in_settings",
         sqlite: include_str!("../migrations/sqlite/0009_sign_in_settings.sql"),
         postgres: include_str!("../migrations/postgres/0009_sign_in_settings.sql"),
+        data: None,
     },
     Migration {
         version: 10,
         name: "passkeys",
         sqlite: include_str!("../migrations/sqlite/0010_passkeys.sql"),
         postgres: include_str!("../migrations/postgres/0010_passkeys.sql"),
+        data: None,
     },
     Migration {
         version: 11,
         name: "departments",
         sqlite: include_str!("../migrations/sqlite/0011_departments.sql"),
         postgres: include_str!("../migrations/postgres/0011_departments.sql"),
+        data: None,
     },
     Migration {
         version: 12,
         name: "group_links",
         sqlite: include_str!("../migrations/sqlite/0012_group_links.sql"),
         postgres: include_str!("../migrations/postgres/0012_group_links.sql"),
+        data: None,
     },
     Migration {
         version: 13,
         name: "reseller_registration",
         sqlite: include_str!("../migrations/sqlite/0013_reseller_registration.sql"),
         postgres: include_str!("../migrations/postgres/0013_reseller_registration.sql"),
+        data: None,
     },
     Migration {
         version: 14,
         name: "act_as",
         sqlite: include_str!("../migrations/sqlite/0014_act_as.sql"),
         postgres: include_str!("../migrations/postgres/0014_act_as.sql"),
+        data: None,
     },
     Migration {
         version: 15,
         name: "list_indexes",
         sqlite: include_str!("../migrations/sqlite/0015_list_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0015_list_indexes.sql"),
+        data: None,
     },
     Migration {
         version: 16,
         name: "auth_epoch",
         sqlite: include_str!("../migrations/sqlite/0016_auth_epoch.sql"),
         postgres: include_str!("../migrations/postgres/0016_auth_epoch.sql"),
+        data: None,
     },
     Migration {
         version: 17,
         name: "search_digits",
         sqlite: include_str!("../migrations/sqlite/0017_search_digits.sql"),
         postgres: include_str!("../migrations/postgres/0017_search_digits.sql"),
+        data: Some(DataStep::FillSearchDigits),
     },
 ];
 
@@ -149,8 +176,11 @@ pub async fn run(store: &Store, now_ms: i64) -> Result<usize, StoreError> {
             "applying migration"
         );
         sqlx::raw_sql(script).execute(&mut *tx).await?;
-        if migration.name == "search_digits" {
-            crate::companies::fill_search_digits(&mut tx).await?;
+        match migration.data {
+            Some(DataStep::FillSearchDigits) => {
+                crate::companies::fill_search_digits(&mut tx).await?;
+            }
+            None => {}
         }
         sqlx::query(
             "INSERT INTO kabinet_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
