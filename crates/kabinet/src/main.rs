@@ -288,7 +288,17 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// glibc's allocator keeps freed blocks for reuse: an argon2id hash is a
+/// mimalloc for Rust's allocations. A list page at a million companies
+/// spent 30 % of its time in glibc's malloc and free (`perf`: the arena
+/// locks, `malloc_consolidate`, `_int_malloc`); with mimalloc the same
+/// server answered 26 % more list pages and 41 % more searches a second
+/// (BENCHMARKS.md, run E). SQLite's own allocations stay with glibc,
+/// tuned below.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// glibc's allocator (SQLite's page caches and statements) keeps freed
+/// blocks for reuse: an argon2id hash was a
 /// 19 MiB block, a search over a common fragment a few megabytes, and with
 /// an arena per thread the server would hold hundreds of megabytes it no
 /// longer uses. Blocks of 1 MiB and more are mapped and returned on free,
