@@ -331,6 +331,11 @@ pub struct Page<T> {
     pub total_exact: bool,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging (company lists): pass as `after` for the page that
+    /// follows this one, in the same order; absent on a page that is not
+    /// full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -425,7 +425,7 @@ pub async fn companies_list(
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<CompanyDto>>> {
     let query = crate::console::api_company_query(&params, 50).map_err(|(field, detail)| {
-        let mut error = ApiError::bad_request(format!("{field}: {detail}"));
+        let mut error = ApiError::list_parameter(&field, &detail);
         error.lang = ctx.lang;
         error
     })?;
@@ -441,6 +441,10 @@ pub async fn companies_list(
         total_exact: total.exact,
         limit: limit.clamp(1, 500),
         offset,
+        next: total
+            .next
+            .as_ref()
+            .map(kabinet_store::companies::After::encode),
     }))
 }
 
@@ -577,6 +581,7 @@ pub async fn tokens_list(
         total_exact: true,
         limit: total,
         offset: 0,
+        next: None,
     }))
 }
 
@@ -686,6 +691,7 @@ pub async fn audit_list(
         total_exact: true,
         limit,
         offset,
+        next: None,
     }))
 }
 
@@ -816,6 +822,7 @@ pub async fn users_list(
         total_exact: true,
         limit,
         offset,
+        next: None,
     }))
 }
 
@@ -1015,6 +1022,7 @@ pub async fn user_sessions(
         total_exact: true,
         limit: total,
         offset: 0,
+        next: None,
     }))
 }
 
@@ -1214,6 +1222,7 @@ pub async fn outbox_list(
         total_exact: true,
         limit,
         offset,
+        next: None,
     })
     .into_response();
     // Messages may carry one-time links: never cache them.

@@ -24,7 +24,7 @@ pub async fn links_list(
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<CompanyDto>>> {
     let query = crate::console::api_company_query(&params, 50).map_err(|(field, detail)| {
-        let mut error = ApiError::bad_request(format!("{field}: {detail}"));
+        let mut error = ApiError::list_parameter(&field, &detail);
         error.lang = ctx.lang;
         error
     })?;
@@ -40,6 +40,10 @@ pub async fn links_list(
         total_exact: total.exact,
         limit,
         offset,
+        next: total
+            .next
+            .as_ref()
+            .map(kabinet_store::companies::After::encode),
     }))
 }
 

@@ -78,6 +78,7 @@ pub async fn departments_list(
         total_exact: true,
         limit,
         offset,
+        next: None,
     }))
 }
 

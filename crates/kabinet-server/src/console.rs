@@ -87,6 +87,7 @@ pub fn api_company_query(
         "limit",
         "offset",
         "page",
+        "after",
     ] {
         if params.get(name).is_some_and(|v| v.trim().is_empty()) {
             return Err((name.to_string(), "must not be empty".to_string()));
@@ -110,7 +111,40 @@ pub fn api_company_query(
     if !matches!(whole("page"), None | Some(Ok(1..))) {
         return Err(("page".into(), "must be a whole number, 1 or more".into()));
     }
-    company_query_from(params, default_limit)
+    let mut query = company_query_from(params, default_limit)?;
+    if let Some(after) = params.get("after") {
+        query.after = Some(company_cursor(after.trim(), &query, params)?);
+    }
+    Ok(query)
+}
+
+/// Reads the `after` cursor of a company list (keyset paging): a `next`
+/// of an earlier page of the same list, in the same order.
+fn company_cursor(
+    text: &str,
+    query: &CompanyQuery,
+    params: &HashMap<String, String>,
+) -> Result<kabinet_store::companies::After, (String, String)> {
+    let invalid = |detail: &str| Err(("after".to_string(), detail.to_string()));
+    if params.contains_key("offset") || params.contains_key("page") {
+        return invalid("cannot be combined with offset or page");
+    }
+    let decoded = (text.len() <= 2048)
+        .then(|| kabinet_store::companies::After::decode(text))
+        .flatten();
+    let Some(after) = decoded else {
+        return invalid("is not a cursor of a company list (use the next of a page)");
+    };
+    // A common search without a chosen sort is listed in the order the
+    // companies were added: its cursor's order is then `id`.
+    let sort_differs = query.sort_chosen && query.sort != after.order;
+    let dir_differs = params.contains_key("dir")
+        && (after.order != CompanySort::Id || query.sort_chosen)
+        && query.descending != after.descending;
+    if sort_differs || dir_differs {
+        return invalid("was made for another sort order; start again without after");
+    }
+    Ok(after)
 }
 
 /// Reads the company list parameters (`q`, `region`, `macroregion`,

@@ -43,6 +43,18 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request").detail(detail)
     }
 
+    /// A list parameter the list refuses: 400, except a keyset cursor
+    /// (`after`) that is well formed for the schema but not one the list
+    /// made, or made for another order: 422 `invalid_cursor`.
+    pub fn list_parameter(field: &str, detail: &str) -> Self {
+        if field == "after" {
+            Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_cursor")
+                .detail(format!("after: {detail}"))
+        } else {
+            Self::bad_request(format!("{field}: {detail}"))
+        }
+    }
+
     pub fn from_service(error: ServiceError, lang: Lang) -> Self {
         let mut api = match error {
             ServiceError::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, "unauthenticated"),

@@ -346,7 +346,8 @@ fn page_of(item: &str) -> Value {
             "total": {"type": "integer", "description": "The number of matches; at least this many where total_exact is false (company lists count up to 1,000)"},
             "total_exact": {"type": "boolean"},
             "limit": {"type": "integer"},
-            "offset": {"type": "integer"}
+            "offset": {"type": "integer"},
+            "next": {"type": "string", "description": "Company lists: the cursor of the page after this one (pass it as `after`); absent when this page is not full"}
         }
     })
 }
@@ -367,7 +368,8 @@ fn list_parameters() -> Value {
         {"name": "sort", "in": "query", "schema": {"type": "string", "enum": sort_keys}},
         {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": i64::MAX}}
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": i64::MAX}},
+        {"name": "after", "in": "query", "required": false, "description": "Keyset paging: the `next` of the previous page (same filters and sort); not with offset or page. Every page then costs what the first one does", "schema": {"type": "string", "maxLength": 2048}}
     ])
 }
 

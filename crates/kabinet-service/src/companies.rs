@@ -198,8 +198,7 @@ impl Services {
         query.scope_group = actor.group_company_id;
         query.limit = query.limit.clamp(1, 500);
         query.offset = query.offset.max(0);
-        let mut conn = self.store.reader().await?;
-        Ok(companies::list(&mut conn, self.store.backend(), &query).await?)
+        Ok(companies::list_read(&self.store, &query).await?)
     }
 
     /// Regions and macroregions in use, for filters.

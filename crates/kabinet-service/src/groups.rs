@@ -264,7 +264,8 @@ impl Services {
         query.linked_to = Some(group.id);
         query.limit = query.limit.clamp(1, 500);
         query.offset = query.offset.max(0);
-        Ok(companies::list(&mut conn, self.store.backend(), &query).await?)
+        drop(conn);
+        Ok(companies::list_read(&self.store, &query).await?)
     }
 
     /// Regions and macroregions of a group company's linked clients, for

@@ -41,6 +41,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL: {0}")]
     UnsupportedUrl(String),
+    #[error("the database is closed")]
+    Closed,
+    #[error("a blocking read failed: {0}")]
+    Blocking(String),
 }
 
 impl StoreError {
@@ -87,7 +91,15 @@ pub struct Store {
 struct PointReads {
     file: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// How many [`Store::blocking_read`]s run at once: as many as the
+    /// pool has readers, so that a burst of searches queues here instead
+    /// of opening a connection (and a page cache) per request.
+    blocking: Arc<tokio::sync::Semaphore>,
 }
+
+/// The SQLite pool's readers, and the most [`Store::blocking_read`]s at
+/// once.
+const READERS: u32 = 8;
 
 /// More idle point-read connections than this are closed when given back
 /// (one per runtime thread is what a server uses).
@@ -106,20 +118,23 @@ impl PointReads {
         // Short: this runs on a runtime thread. A reader in WAL mode waits
         // only while the log's index is rebuilt after a crash.
         conn.busy_timeout(Duration::from_millis(500))?;
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -2048;")?;
+        // The page cache of the pool's readers: lists and searches run
+        // here too (a deep page re-reads its index pages from the kernel
+        // with a smaller one).
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -4096;")?;
         Ok(conn)
     }
 
     fn run<T>(
         &self,
-        read: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+        read: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match idle {
+        let mut conn = match idle {
             Some(conn) => conn,
             None => self.open()?,
         };
-        let result = read(&conn);
+        let result = read(&mut conn);
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POINT_READS_IDLE {
             idle.push(conn);
@@ -166,7 +181,7 @@ impl Store {
                     .get_filename()
                     .to_path_buf();
                 let write = pool(1).connect_with(options.clone()).await?;
-                let read = pool(8).connect_with(options).await?;
+                let read = pool(READERS).connect_with(options).await?;
                 // An in-memory database is one connection's own: the point
                 // reads go through the pools there.
                 let in_memory = file.as_os_str().is_empty()
@@ -176,6 +191,7 @@ impl Store {
                     Arc::new(PointReads {
                         file,
                         idle: Mutex::new(Vec::new()),
+                        blocking: Arc::new(tokio::sync::Semaphore::new(READERS as usize)),
                     })
                 });
                 Ok(Self {
@@ -216,7 +232,36 @@ impl Store {
         &self,
         read: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
     ) -> Option<Result<T, StoreError>> {
-        self.point.as_ref().map(|point| point.run(read))
+        self.point
+            .as_ref()
+            .map(|point| point.run(|conn| read(conn)))
+    }
+
+    /// Runs `read` on a read-only SQLite connection on a blocking thread:
+    /// for a list or a search, which makes several statements and reads
+    /// dozens of rows. Through sqlx each statement is a round trip to the
+    /// connection's worker thread and each row a copy into `AnyRow`; here
+    /// the whole read is one hop, and rows are read in place (by hand, at a
+    /// million companies: list pages 1,290 → 2,427 requests/s, name
+    /// searches 2,121 → 4,423; BENCHMARKS.md, run E). At most [`READERS`]
+    /// run at once.
+    /// `None` where there is no such connection (PostgreSQL, an in-memory
+    /// database): the caller reads through [`Store::reader`].
+    pub async fn blocking_read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Option<Result<T, StoreError>> {
+        let point = Arc::clone(self.point.as_ref()?);
+        let permit = match Arc::clone(&point.blocking).acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => return Some(Err(StoreError::Closed)),
+        };
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            point.run(read)
+        })
+        .await;
+        Some(joined.unwrap_or_else(|e| Err(StoreError::Blocking(e.to_string()))))
     }
 
     /// A connection for reading.
@@ -292,6 +337,7 @@ impl Store {
 
     pub async fn close(&self) {
         if let Some(point) = &self.point {
+            point.blocking.close();
             point.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
         self.read.close().await;
@@ -342,6 +388,17 @@ impl From<Option<&str>> for Value {
     }
 }
 
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Int(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Value::Int(None) | Value::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
 /// A statement built piece by piece with numbered placeholders, so that
 /// filters and sorting can be composed while every value stays bound.
 #[derive(Debug, Default, Clone)]
@@ -385,6 +442,104 @@ impl Sql {
             };
         }
         query
+    }
+}
+
+/// A read's connection: the pool's (sqlx), or a point-read connection
+/// inside [`Store::blocking_read`] (SQLite), so that one function such as
+/// the company list serves both. A `Now` read never waits: its futures
+/// complete on their first poll ([`run_ready`]).
+pub(crate) enum Reader<'a> {
+    Pool(&'a mut sqlx::AnyConnection),
+    Now(&'a mut rusqlite::Connection),
+}
+
+/// A value read from a row of either kind of [`Reader`].
+pub(crate) trait FromRow: Sized {
+    fn from_any(row: &AnyRow) -> Result<Self, StoreError>;
+    fn from_named(row: &NamedRow<'_, '_>) -> Result<Self, StoreError>;
+}
+
+impl FromRow for i64 {
+    fn from_any(row: &AnyRow) -> Result<Self, StoreError> {
+        use sqlx::Row;
+        row.try_get(0)
+            .map_err(|e| StoreError::Corrupt(format!("column 0: {e}")))
+    }
+    fn from_named(row: &NamedRow<'_, '_>) -> Result<Self, StoreError> {
+        row.row
+            .get(0)
+            .map_err(|e| StoreError::Corrupt(format!("column 0: {e}")))
+    }
+}
+
+impl Reader<'_> {
+    /// Every row of `sql`, mapped; `names` are the columns it selects, in
+    /// order ([`column_names`]).
+    pub(crate) async fn all<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        names: &[&str],
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Reader::Pool(conn) => {
+                let rows = sql.query().fetch_all(&mut **conn).await?;
+                rows.iter().map(T::from_any).collect()
+            }
+            Reader::Now(conn) => {
+                let mut statement = conn.prepare_cached(&sql.text)?;
+                if statement.parameter_count() != sql.values.len() {
+                    return Err(StoreError::Corrupt(format!(
+                        "{} values for {} parameters",
+                        sql.values.len(),
+                        statement.parameter_count()
+                    )));
+                }
+                // `$1`, `$2`, … appear in the text in the order they were
+                // bound, each once ([`Sql::bind`]), so SQLite numbers them
+                // as their names say and they bind by position.
+                let mut rows = statement.query(rusqlite::params_from_iter(&sql.values))?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(T::from_named(&NamedRow::new(row, names))?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The first row of `sql`, if any.
+    pub(crate) async fn optional<T: FromRow>(
+        &mut self,
+        sql: &Sql,
+        names: &[&str],
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.all(sql, names).await?.into_iter().next())
+    }
+
+    /// The number in the first column of the one row of `sql` (a count).
+    pub(crate) async fn number(&mut self, sql: &Sql) -> Result<i64, StoreError> {
+        self.optional(sql, &[])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a count returned no row".into()))
+    }
+}
+
+/// Runs a future that never waits (a read through [`Reader::Now`]) on
+/// this thread.
+pub(crate) fn run_ready<T>(
+    future: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Blocking(
+            "a read on a point-read connection waited".into(),
+        )),
     }
 }
 
