@@ -405,6 +405,13 @@ SCENARIOS = [
     ("storm_signin", "6. sign-in storm: POST /auth/login (16 conns)", False),
     ("storm_card", "6. company card GET during the storm", True),
     ("bare", "7. bare axum JSON endpoint (ceiling)", False),
+    # One request at a time: what a request takes without the queue.
+    ("search_alone", "1 connection: search by name fragment", False),
+    ("phone_alone", "1 connection: search by phone digits", False),
+    ("list_alone", "1 connection: region list, first page", False),
+    ("deep_alone", "1 connection: deep page (`offset`)", False),
+    ("deep_cursor_alone", "1 connection: deep page (`after`)", False),
+    ("card_alone", "1 connection: company card GET", False),
 ]
 
 
