@@ -1150,34 +1150,62 @@ const FEW_DELETED: i64 = 1000;
 /// less these, read from the index and the small index of deleted
 /// companies, where counting the list itself reads every matching row
 /// (a thousand random rows of a 3 GB file for four digits of a phone).
-/// `None` where that does not hold: other filters, a scope below the
-/// root, many deleted companies, or no word index (PostgreSQL).
+/// `None` where that does not hold: no words, other filters, a scope
+/// below the root, many deleted companies, or (SQLite) words the word
+/// indexes do not answer.
 async fn left_out_of_matches(
     conn: &mut Reader<'_>,
     backend: Backend,
     query: &CompanyQuery,
     matches: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let Some((table, words)) = word_index(&query.words, backend) else {
-        return Ok(None);
-    };
-    if query.id.is_some()
+    let index = word_index(&query.words, backend);
+    if query.words.is_empty()
+        || (backend == Backend::Sqlite && index.is_none())
+        || query.id.is_some()
         || matches > RARE_MATCHES
         || !words_alone(query)
         || !deleted_at_most(&mut *conn, FEW_DELETED).await?
     {
         return Ok(None);
     }
-    let mut sql =
-        Sql::new("SELECT COUNT(*) AS n FROM (SELECT id FROM companies WHERE deleted_at IS NOT NULL");
-    if let Some(id) = query.exclude_id {
-        sql.push(" UNION SELECT ").bind(id);
-    }
-    sql.push(&format!(
-        ") d WHERE d.id IN (SELECT rowid FROM {table} WHERE {table} MATCH "
-    ))
-    .bind(words)
-    .push(")");
+    let sql = match index {
+        Some((table, words)) => {
+            let mut sql = Sql::new(
+                "SELECT COUNT(*) AS n FROM (SELECT id FROM companies WHERE deleted_at IS NOT NULL",
+            );
+            if let Some(id) = query.exclude_id {
+                sql.push(" UNION SELECT ").bind(id);
+            }
+            sql.push(&format!(
+                ") d WHERE d.id IN (SELECT rowid FROM {table} WHERE {table} MATCH "
+            ))
+            .bind(words)
+            .push(")");
+            sql
+        }
+        // PostgreSQL: the few deleted companies (their partial index) and
+        // the excluded id (the primary key), each checked against the words
+        // on its row, instead of the trigram index's bitmap of every match.
+        None => {
+            let mut sql =
+                Sql::new("SELECT COUNT(*) AS n FROM companies c WHERE (c.deleted_at IS NOT NULL");
+            if let Some(id) = query.exclude_id {
+                sql.push(" OR c.id = ").bind(id);
+            }
+            sql.push(")");
+            push_text_search(
+                &mut sql,
+                backend,
+                "c",
+                "companies_fts",
+                Some(DIGIT_INDEX),
+                &query.words,
+                None,
+            );
+            sql
+        }
+    };
     Ok(Some(conn.number(&sql).await?))
 }
 
