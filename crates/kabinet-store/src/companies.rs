@@ -971,6 +971,28 @@ pub const COUNT_CAP: i64 = 1000;
 /// yields without sorting tens of thousands of rows by name.
 const RARE_MATCHES: i64 = 2000;
 
+/// The same for a search of digits only (four or more each: fragments of
+/// phones, INNs, account numbers): nobody reads such matches by name, one
+/// types more digits instead, and sorting a thousand matches by name reads
+/// a thousand random rows (7 ms at a million companies, the p99 of phone
+/// search; BENCHMARKS.md). More matches than this are listed in the order
+/// the companies were added, unless a sort is chosen.
+const RARE_DIGIT_MATCHES: i64 = 300;
+
+/// The number of matches above which a search is a common one
+/// ([`RARE_MATCHES`], [`RARE_DIGIT_MATCHES`]).
+fn rare_limit(words: &[String]) -> i64 {
+    let digits_only = !words.is_empty()
+        && words
+            .iter()
+            .all(|w| kabinet_domain::text::digit_phrase(w).is_some());
+    if digits_only {
+        RARE_DIGIT_MATCHES
+    } else {
+        RARE_MATCHES
+    }
+}
+
 /// The number of matches of a list: exact up to [`COUNT_CAP`], else the cap
 /// with `exact` false.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1220,7 +1242,7 @@ async fn list_matching(
     } else {
         word_matches(&mut *conn, backend, &query.words).await?
     };
-    let common_words = matches > RARE_MATCHES && !query.sort_chosen;
+    let common_words = matches > rare_limit(&query.words) && !query.sort_chosen;
 
     // Over the whole tree with nothing else to narrow it, a common search
     // has more than the cap once fewer than `matches - COUNT_CAP` companies

@@ -786,6 +786,64 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
     assert_eq!(rare.body["total_exact"], true);
     assert_eq!(rare.body["items"][0]["id"], 777);
 
+    async fn by_offset_ids(app: &TestApp, path: &str) -> Vec<i64> {
+        let page = app.get(&format!("{path}&limit=50")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    }
+    // A search of digits only with more than 300 matches (a phone's
+    // prefix) is listed in the order the companies were added (its first
+    // page is the one sorted by id), unless a sort is chosen.
+    // "0002": the account numbers LS-00002xxx (ids 2000–2599) and a few
+    // phones: several hundred matches, fewer than the 2,000 of any search.
+    let mut prefixes: Vec<String> = vec!["0002".to_string()];
+    for id in [2, 500, 1000, 1500, 2000] {
+        let card = app.get(&format!("/api/v1/companies/{id}")).await;
+        if let Some(phone) = card.body["phones"][0].as_str() {
+            let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            prefixes.push(digits[..4].to_string());
+        }
+    }
+    prefixes.sort();
+    prefixes.dedup();
+    let mut common_digits = 0;
+    for prefix in &prefixes {
+        let found = app
+            .get(&format!("/api/v1/companies?q={prefix}&limit=50"))
+            .await;
+        assert_eq!(found.status, 200);
+        let total = found.body["total"].as_i64().unwrap();
+        if total <= 300 || found.body["total_exact"] != true {
+            continue;
+        }
+        common_digits += 1;
+        let listed = ids(&found);
+        assert_eq!(listed.len(), 50);
+        assert!(
+            listed.windows(2).all(|w| w[0] < w[1]),
+            "{prefix}: {listed:?}"
+        );
+        let by_name = app
+            .get(&format!("/api/v1/companies?q={prefix}&sort=name&limit=50"))
+            .await;
+        // With the sort chosen, the page is by name, not in the order added.
+        let named = ids(&by_name);
+        assert_eq!(named.len(), 50);
+        assert_ne!(named, listed, "{prefix}");
+        let first_added =
+            by_offset_ids(&app, &format!("/api/v1/companies?q={prefix}&sort=id")).await;
+        assert_eq!(&first_added[..50], &listed[..], "{prefix}");
+    }
+    assert!(
+        common_digits > 0,
+        "no phone prefix with over 300 matches: {prefixes:?}"
+    );
+
     // Keyset paging: following `next` gives the same companies, in the
     // same order, as offsets do; none twice, none lost.
     let by_offset = |path: String| {
