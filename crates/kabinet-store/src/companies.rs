@@ -1193,14 +1193,19 @@ async fn left_out_of_matches(
     }
     let sql = match index {
         Some((table, words)) => {
+            // MATERIALIZED: as a plain subquery, SQLite 3.46 pushes the
+            // `IN` down into it and looks up every match's row by its id
+            // to test `deleted_at` (1,000 random rows for a phone fragment,
+            // about 6 ms); this way it reads the few deleted ids from their
+            // partial index and tests them against the matches.
             let mut sql = Sql::new(
-                "SELECT COUNT(*) AS n FROM (SELECT id FROM companies WHERE deleted_at IS NOT NULL",
+                "WITH d AS MATERIALIZED (SELECT id FROM companies WHERE deleted_at IS NOT NULL",
             );
             if let Some(id) = query.exclude_id {
                 sql.push(" UNION SELECT ").bind(id);
             }
             sql.push(&format!(
-                ") d WHERE d.id IN (SELECT rowid FROM {table} WHERE {table} MATCH "
+                ") SELECT COUNT(*) AS n FROM d WHERE d.id IN (SELECT rowid FROM {table} WHERE {table} MATCH "
             ))
             .bind(words)
             .push(")");
