@@ -1403,18 +1403,25 @@ mod tests {
         );
     }
 
-    /// The point read of a card is the pool's read, field for field, and
-    /// sees every commit at once; an unknown id is `None`.
-    #[tokio::test]
-    async fn point_read_of_a_card_is_the_pool_read() {
-        let dir = std::env::temp_dir().join(format!("kabinet-point-{}", std::process::id()));
+    /// A migrated SQLite store in a file of its own (point reads need a
+    /// file), and the directory to remove at the end.
+    async fn migrated_file_store(name: &str) -> (std::path::PathBuf, Store) {
+        let dir = std::env::temp_dir().join(format!("kabinet-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("point.db");
+        let file = dir.join("kabinet.db");
         let _ = std::fs::remove_file(&file);
         let store = Store::connect(&format!("sqlite://{}?mode=rwc", file.display()))
             .await
             .unwrap();
         crate::migrate::run(&store, 1).await.unwrap();
+        (dir, store)
+    }
+
+    /// The point read of a card is the pool's read, field for field, and
+    /// sees every commit at once; an unknown id is `None`.
+    #[tokio::test]
+    async fn point_read_of_a_card_is_the_pool_read() {
+        let (dir, store) = migrated_file_store("point").await;
         let mut tx = store.begin().await.unwrap();
         let root = insert(&mut tx, &fields("Provider"), "", 10).await.unwrap();
         let child = insert(&mut tx, &fields("Ромашка"), &format!("/{root}/"), 20)
@@ -1497,14 +1504,7 @@ mod tests {
     /// short words, an id), filters, every kind of sort and deep offsets.
     #[tokio::test]
     async fn blocking_list_is_the_pool_list() {
-        let dir = std::env::temp_dir().join(format!("kabinet-blocking-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("list.db");
-        let _ = std::fs::remove_file(&file);
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", file.display()))
-            .await
-            .unwrap();
-        crate::migrate::run(&store, 1).await.unwrap();
+        let (dir, store) = migrated_file_store("blocking").await;
         let mut tx = store.begin().await.unwrap();
         let root = insert(&mut tx, &fields("Provider"), "", 10).await.unwrap();
         let regions = ["Москва", "Санкт-Петербург", "Самарская область"];
