@@ -4,7 +4,7 @@ use sqlx::AnyConnection;
 
 use crate::db::{
     col, column_names, flag, fts_phrase, push_text_search, run_ready, trigram_word, Backend,
-    FromRow, NamedRow, Reader, RowGet, Sql, StoreError,
+    FromRow, NamedRow, Reader, RowGet, Sql, StoreError, WordScan,
 };
 use crate::group_links::push_linked_subtrees;
 
@@ -893,7 +893,7 @@ fn push_from(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
     }
 }
 
-fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
+fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend, scan: WordScan) {
     // The tree has one root, the provider: a root scope (`/1/`) covers every
     // row, and a range over all of them would only make the planner walk
     // the path index, so it adds no condition.
@@ -935,6 +935,7 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
             Some(DIGIT_INDEX),
             &query.words,
             query.id,
+            scan,
         ),
     }
     if let Some(region) = &query.region {
@@ -1041,6 +1042,7 @@ async fn word_matches(
             Some(DIGIT_INDEX),
             words,
             None,
+            WordScan::Index,
         );
         sql
     };
@@ -1116,7 +1118,7 @@ async fn list_in(
             ..words_only.clone()
         };
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM companies c"));
-        push_filters(&mut sql, &filters, backend);
+        push_filters(&mut sql, &filters, backend, WordScan::Index);
         sql.push(" AND c.id = ").bind(id);
         conn.optional::<CompanyRecord>(&sql, &COLUMN_NAMES).await?
     };
@@ -1229,6 +1231,7 @@ async fn left_out_of_matches(
                 Some(DIGIT_INDEX),
                 &query.words,
                 None,
+                WordScan::Index,
             );
             sql
         }
@@ -1262,7 +1265,7 @@ async fn list_matching(
     } else {
         let mut count = Sql::new("SELECT COUNT(*) AS total FROM (SELECT 1");
         push_from(&mut count, query, backend);
-        push_filters(&mut count, query, backend);
+        push_filters(&mut count, query, backend, WordScan::Index);
         count.push(" LIMIT ").bind(COUNT_CAP + 1).push(") s");
         conn.number(&count).await?
     };
@@ -1302,7 +1305,15 @@ async fn list_matching(
         "SELECT {COLUMNS} FROM companies c WHERE c.id IN (SELECT c.id"
     ));
     push_from(&mut page, query, backend);
-    push_filters(&mut page, query, backend);
+    // Words known to match more than 2,000 companies are tested on the
+    // rows of the order's index, not looked up in the trigram index
+    // (PostgreSQL; see `WordScan::Rows`).
+    let scan = if matches > RARE_MATCHES {
+        WordScan::Rows
+    } else {
+        WordScan::Index
+    };
+    push_filters(&mut page, query, backend, scan);
     if let Some(after) = &query.after {
         push_after(&mut page, after, inner_id);
     }
@@ -1347,7 +1358,7 @@ pub async fn distinct_regions(
     for column in ["region", "macroregion"] {
         let mut sql = Sql::new(&format!("SELECT DISTINCT c.{column} AS v"));
         push_from(&mut sql, &scope, backend);
-        push_filters(&mut sql, &scope, backend);
+        push_filters(&mut sql, &scope, backend, WordScan::Index);
         sql.push(&format!(" AND c.{column} IS NOT NULL ORDER BY v LIMIT 500"));
         let rows = sql.query().fetch_all(&mut *conn).await?;
         lists.push(

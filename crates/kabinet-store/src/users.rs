@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::companies::subtree_bounds;
-use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError};
+use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError, WordScan};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -474,7 +474,16 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
         }
         sql.push(")");
     }
-    push_text_search(sql, backend, "u", "users_fts", None, &query.words, query.id);
+    push_text_search(
+        sql,
+        backend,
+        "u",
+        "users_fts",
+        None,
+        &query.words,
+        query.id,
+        WordScan::Index,
+    );
     if let Some(company_id) = query.company_id {
         sql.push(" AND u.company_id = ").bind(company_id);
     }

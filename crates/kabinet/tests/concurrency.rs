@@ -20,7 +20,12 @@
 //!   last acknowledged changes stored;
 //! - many links of the same client to a group company: one 201, the rest
 //!   409 `link.exists`, one link row; links of different clients all pass;
-//!   parallel unlinks of one pair: one 204, the rest 404.
+//!   parallel unlinks of one pair: one 204, the rest 404;
+//! - every pooled connection carries the engine settings the store relies
+//!   on (SQLite: WAL, foreign keys, busy timeout; PostgreSQL: no parallel
+//!   workers, no JIT), and on PostgreSQL connections the server dropped
+//!   while they sat idle are replaced before use: 16 requests at once after
+//!   every backend was terminated all answer 200.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -1035,4 +1040,74 @@ async fn parallel_links_of_one_client_give_one_link_and_different_clients_all_li
     }
     let (unlinks, _) = audit_entries(&app, "company.unlink", "company", group).await;
     assert_eq!(unlinks, (ROUNDS * CLIENT_NUMBERS.len()) as i64);
+}
+
+/// The engine settings of every pooled connection, and (PostgreSQL) idle
+/// connections the server dropped: the pool pings a connection that sat
+/// idle for a second before handing it out, where it no longer pings on
+/// every acquire.
+#[tokio::test]
+async fn pooled_connections_carry_their_settings_and_dropped_ones_are_replaced() {
+    let app = TestApp::spawn().await;
+    // Fill the pool: as many requests at once as it has connections.
+    let warm = all_at_once(
+        (0..WRITERS)
+            .map(|_| app.request(Method::GET, "/api/v1/companies?limit=5"))
+            .collect(),
+    )
+    .await;
+    assert!(warm.iter().all(|r| r.status == StatusCode::OK));
+    let mut conn = app.services.store.reader().await.unwrap();
+    let setting = |sql: &'static str| sqlx::query_scalar::<_, String>(sql);
+    match app.backend {
+        kabinet_testkit::TestBackend::Sqlite => {
+            let journal: String = setting("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(journal, "wal");
+            let keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(keys, 1);
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(busy, 10_000);
+        }
+        kabinet_testkit::TestBackend::Postgres => {
+            let jit: String = setting("SHOW jit").fetch_one(&mut *conn).await.unwrap();
+            assert_eq!(jit, "off");
+            let workers: String = setting("SHOW max_parallel_workers_per_gather")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(workers, "0");
+            // Every other connection of this test's database is dropped by
+            // the server, as a restart or an idle timeout would.
+            let dropped: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            assert!(
+                !dropped.is_empty() && dropped.iter().all(|d| *d),
+                "{dropped:?}"
+            );
+            drop(conn);
+            tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+            let after = all_at_once(
+                (0..WRITERS)
+                    .map(|_| app.request(Method::GET, "/api/v1/companies?limit=5"))
+                    .collect(),
+            )
+            .await;
+            let statuses: Vec<u16> = after.iter().map(|r| r.status.as_u16()).collect();
+            assert_eq!(statuses, vec![200; WRITERS]);
+        }
+    }
 }
