@@ -153,11 +153,11 @@ impl TestApp {
             .token_create_for_login("admin", "tests")
             .await
             .expect("admin token");
-        let state = AppState {
-            services: services.clone(),
-            http: Arc::new(http),
-            metrics: Arc::new(Metrics::default()),
-        };
+        let state = AppState::new(
+            services.clone(),
+            Arc::new(http),
+            Arc::new(Metrics::default()),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

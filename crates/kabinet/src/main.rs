@@ -559,14 +559,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let worker = kabinet_delivery::spawn(services.store.clone(), delivery, stopped)
         .map_err(anyhow::Error::msg)?;
 
-    let state = AppState {
-        services: services.clone(),
-        http: Arc::new(HttpSettings {
+    let state = AppState::new(
+        services.clone(),
+        Arc::new(HttpSettings {
             secure_cookies,
             trusted_proxies,
         }),
-        metrics: Arc::new(Metrics::default()),
-    };
+        Arc::new(Metrics::default()),
+    );
     let app = kabinet_server::router(state);
     let (signalled, mut signal_seen) = tokio::sync::watch::channel(false);
     let server = axum::serve(
