@@ -336,6 +336,14 @@ pub struct Page<T> {
     /// full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// Company lists: the order the page is listed in (a sort key, and
+    /// `asc` or `desc`). The one asked for, except for a search matching
+    /// more than 2,000 companies with no sort chosen: `id`, `asc`, the
+    /// order the companies were added in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -445,6 +445,8 @@ pub async fn companies_list(
             .next
             .as_ref()
             .map(kabinet_store::companies::After::encode),
+        sort: Some(total.order.key().to_string()),
+        dir: Some(if total.descending { "desc" } else { "asc" }.to_string()),
     }))
 }
 
@@ -582,6 +584,8 @@ pub async fn tokens_list(
         limit: total,
         offset: 0,
         next: None,
+        sort: None,
+        dir: None,
     }))
 }
 
@@ -692,6 +696,8 @@ pub async fn audit_list(
         limit,
         offset,
         next: None,
+        sort: None,
+        dir: None,
     }))
 }
 
@@ -823,6 +829,8 @@ pub async fn users_list(
         limit,
         offset,
         next: None,
+        sort: None,
+        dir: None,
     }))
 }
 
@@ -1023,6 +1031,8 @@ pub async fn user_sessions(
         limit: total,
         offset: 0,
         next: None,
+        sort: None,
+        dir: None,
     }))
 }
 
@@ -1223,6 +1233,8 @@ pub async fn outbox_list(
         limit,
         offset,
         next: None,
+        sort: None,
+        dir: None,
     })
     .into_response();
     // Messages may carry one-time links: never cache them.

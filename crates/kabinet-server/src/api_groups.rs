@@ -44,6 +44,8 @@ pub async fn links_list(
             .next
             .as_ref()
             .map(kabinet_store::companies::After::encode),
+        sort: Some(total.order.key().to_string()),
+        dir: Some(if total.descending { "desc" } else { "asc" }.to_string()),
     }))
 }
 

@@ -79,6 +79,8 @@ pub async fn departments_list(
         limit,
         offset,
         next: None,
+        sort: None,
+        dir: None,
     }))
 }
 

@@ -906,6 +906,8 @@ struct CompanyResults {
     error: Option<String>,
     /// Rows link to each company's Employees tab (T7).
     can_people: bool,
+    /// Why the rows are not in the order asked for (a common search).
+    order_note: Option<String>,
 }
 
 /// The list URL with some parameters replaced.
@@ -950,12 +952,16 @@ async fn companies_page(
             Some(format!("{field}: {detail}")),
         ),
     };
-    let (sort, descending, limit, offset) =
-        (query.sort, query.descending, query.limit, query.offset);
+    let (sort, limit, offset) = (query.sort, query.limit, query.offset);
     let (records, total) = match state.services.company_list(&ctx.actor, query).await {
         Ok(found) => found,
         Err(error) => return error_page(&ctx, error),
     };
+    // The headers mark the order the rows are really in: a search matching
+    // many companies with no sort chosen is listed in the order added.
+    let order_note =
+        (total.order != sort).then(|| message(lang, "companies.listed_as_added").to_string());
+    let (sort, descending) = (total.order, total.descending);
     let columns = [
         ("id", "field.id"),
         ("name", "field.name"),
@@ -1066,6 +1072,7 @@ async fn companies_page(
         next_href,
         error,
         can_people: ctx.actor.can(Function::UsersView),
+        order_note,
     };
     if params.get("partial").map(String::as_str) == Some("1") {
         return render(&results);

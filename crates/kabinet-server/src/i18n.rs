@@ -334,6 +334,10 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         "companies.empty" => ("Ничего не найдено", "Nothing found"),
         "companies.shown" => ("Показано", "Shown"),
         "companies.of" => ("из", "of"),
+        "companies.listed_as_added" => (
+            "Совпадений много: они показаны в порядке добавления. Чтобы упорядочить, выберите столбец или уточните запрос.",
+            "Many matches: they are listed in the order they were added. Choose a column to sort them, or narrow the search.",
+        ),
         "filter.region" => ("Регион", "Region"),
         "filter.macroregion" => ("Макрорегион", "Macroregion"),
         "filter.reseller" => ("Реселлер", "Reseller"),

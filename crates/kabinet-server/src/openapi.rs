@@ -347,7 +347,9 @@ fn page_of(item: &str) -> Value {
             "total_exact": {"type": "boolean"},
             "limit": {"type": "integer"},
             "offset": {"type": "integer"},
-            "next": {"type": "string", "description": "Company lists: the cursor of the page after this one (pass it as `after`); absent when this page is not full"}
+            "next": {"type": "string", "description": "Company lists: the cursor of the page after this one (pass it as `after`); absent when this page is not full"},
+            "sort": {"type": "string", "description": "Company lists: the sort key the page is listed by; the one asked for, except for a search matching more than 2,000 companies with no sort chosen, listed by `id` (the order added)"},
+            "dir": {"type": "string", "enum": ["asc", "desc"], "description": "Company lists: the direction the page is listed in"}
         }
     })
 }

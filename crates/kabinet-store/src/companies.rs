@@ -1002,6 +1002,11 @@ pub struct Total {
     pub exact: bool,
     /// Where the next page starts (keyset paging), when this page is full.
     pub next: Option<After>,
+    /// The order the page is listed in: the one asked for, or the order
+    /// the companies were added in (`Id`, ascending) for a common search
+    /// with no sort chosen ([`RARE_MATCHES`]), so that a list can say so.
+    pub order: CompanySort,
+    pub descending: bool,
 }
 
 /// Whether at most `limit` companies are deleted (counted on the partial
@@ -1145,7 +1150,7 @@ async fn list_in(
         Total {
             count: count.min(COUNT_CAP),
             exact: total.exact && count <= COUNT_CAP,
-            next: total.next,
+            ..total
         },
     ))
 }
@@ -1325,17 +1330,17 @@ async fn list_matching(
         .push(")");
     page.push(&order("c.id"));
     let items: Vec<CompanyRecord> = conn.all(&page, &COLUMN_NAMES).await?;
+    let listed_by = if id_order { CompanySort::Id } else { sort };
     let next = items
         .last()
         .filter(|_| items.len() as i64 == query.limit)
-        .map(|last| {
-            let order = if id_order { CompanySort::Id } else { sort };
-            After::of(last, order, descending)
-        });
+        .map(|last| After::of(last, listed_by, descending));
     let total = Total {
         count: counted.min(COUNT_CAP),
         exact: counted <= COUNT_CAP,
         next,
+        order: listed_by,
+        descending,
     };
     Ok((items, total))
 }

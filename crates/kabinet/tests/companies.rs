@@ -726,6 +726,9 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
         .collect();
     assert_eq!(ids.len(), 20);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "added order: {ids:?}");
+    // The page says which order it is in.
+    assert_eq!(common.body["sort"], "id");
+    assert_eq!(common.body["dir"], "asc");
     for item in common.body["items"].as_array().unwrap() {
         let account = item["account_number"].as_str().unwrap().to_lowercase();
         assert!(account.contains("ls-000"), "{account}");
@@ -735,6 +738,8 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
     let sorted = app
         .get("/api/v1/companies?q=ls-000&sort=name&limit=20")
         .await;
+    assert_eq!(sorted.body["sort"], "name");
+    assert_eq!(sorted.body["dir"], "asc");
     let names = sorted.names();
     let mut expected = names.clone();
     expected.sort_by_key(|n| n.to_lowercase());
@@ -782,6 +787,10 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
 
     // A rare fragment (one account number's digits) is exact and by name.
     let rare = app.get("/api/v1/companies?q=ls-00000777").await;
+    assert_eq!(
+        rare.body["sort"], "name",
+        "a rare search is listed as asked"
+    );
     assert_eq!(rare.body["total"], 1);
     assert_eq!(rare.body["total_exact"], true);
     assert_eq!(rare.body["items"][0]["id"], 777);
