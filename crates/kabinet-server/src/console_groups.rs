@@ -99,6 +99,8 @@ struct GroupLinkResults {
     next_href: Option<String>,
     error: Option<String>,
     can_link: bool,
+    /// Why the rows are not in the order asked for (a common search).
+    order_note: Option<String>,
 }
 
 /// Where the page of a group company's clients lives for this person: a
@@ -227,9 +229,18 @@ async fn links_render(
         Err(error) => return error_page(ctx, error),
     };
     let total = counted.count;
+    // The headers mark the order the rows are really in (a search whose
+    // words match many companies is listed in the order added).
+    let order_note = (counted.order != query.sort)
+        .then(|| message(lang, "companies.listed_as_added").to_string());
+    let shown = CompanyQuery {
+        sort: counted.order,
+        descending: counted.descending,
+        ..query.clone()
+    };
     let headers = COLUMNS
         .iter()
-        .map(|(key, label)| sort_header(lang, &base, params, &query, key, label))
+        .map(|(key, label)| sort_header(lang, &base, params, &shown, key, label))
         .collect();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let rows: Vec<LinkRow> = records
@@ -288,6 +299,7 @@ async fn links_render(
         next_href,
         error,
         can_link,
+        order_note,
     };
     if params.get("partial").map(String::as_str) == Some("1") {
         return render(&results);

@@ -1076,3 +1076,73 @@ async fn a_group_admin_sees_the_departments_of_linked_clients_and_no_others() {
     );
     assert_eq!(list.body["total"], 1);
 }
+
+/// A search whose words match more than 2,000 companies (anywhere) lists
+/// the linked clients in the order they were added, and the page says so:
+/// the API's `sort`/`dir`, the console's note, and no column marked sorted.
+#[tokio::test]
+async fn a_common_search_of_the_linked_clients_says_it_is_in_the_order_added() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    for number in ["+7 812 111-11-11", "+7 861 222-22-22"] {
+        assert_eq!(link(&app, w.group, number).await.0, StatusCode::CREATED);
+    }
+    app.services
+        .demo_fill(
+            kabinet_service::demo::DemoPlan {
+                companies: 2600,
+                seed: 7,
+            },
+            |_, _, _| {},
+        )
+        .await
+        .unwrap();
+    // "ls-" is in every account number: the demo's 2,600 and the two clients'.
+    let base = format!("/api/v1/companies/{}/links", w.group);
+    let common = app.get(&format!("{base}?q=ls-")).await;
+    assert_eq!(common.status, StatusCode::OK);
+    assert_eq!(common.body["total"], 2);
+    assert_eq!(common.body["sort"], "id");
+    assert_eq!(common.body["dir"], "asc");
+    let ids: Vec<i64> = common.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![w.north, w.south]);
+    let sorted = app.get(&format!("{base}?q=ls-&sort=name&dir=desc")).await;
+    assert_eq!(sorted.body["sort"], "name");
+    assert_eq!(sorted.body["dir"], "desc");
+
+    let (client, _) = app
+        .console_sign_in(&format!("/companies/{}/links", w.group))
+        .await;
+    let page = |path: String| {
+        let client = client.clone();
+        let url = app.url(&path);
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.text().await.unwrap()
+        }
+    };
+    let name_aria = |html: &str| -> String {
+        html.split("<th aria-sort=\"")
+            .skip(1)
+            .find(|th| th.contains("sort=name"))
+            .and_then(|th| th.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let common = page(format!("/companies/{}/links?q=ls-", w.group)).await;
+    assert!(common.contains("data-testid=\"order-note\""), "{common}");
+    assert_eq!(name_aria(&common), "none");
+    let by_name = page(format!(
+        "/companies/{}/links?q=ls-&sort=name&dir=asc",
+        w.group
+    ))
+    .await;
+    assert!(!by_name.contains("data-testid=\"order-note\""));
+    assert_eq!(name_aria(&by_name), "ascending");
+}
