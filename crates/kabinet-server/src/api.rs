@@ -435,11 +435,27 @@ pub async fn companies_list(
         .company_list(&ctx.actor, query)
         .await
         .map_err(service_error(ctx.lang))?;
-    Ok(Json(Page {
+    Ok(Json(company_page(
+        &items,
+        &total,
+        limit.clamp(1, 500),
+        offset,
+    )))
+}
+
+/// A page of a company list (the companies, a group's linked clients): the
+/// count, the cursor of the next page and the order the page is listed in.
+pub(crate) fn company_page(
+    items: &[kabinet_store::companies::CompanyRecord],
+    total: &kabinet_store::companies::Total,
+    limit: i64,
+    offset: i64,
+) -> Page<CompanyDto> {
+    Page {
         items: items.iter().map(CompanyDto::from).collect(),
         total: total.count,
         total_exact: total.exact,
-        limit: limit.clamp(1, 500),
+        limit,
         offset,
         next: total
             .next
@@ -447,7 +463,7 @@ pub async fn companies_list(
             .map(kabinet_store::companies::After::encode),
         sort: Some(total.order.key().to_string()),
         dir: Some(if total.descending { "desc" } else { "asc" }.to_string()),
-    }))
+    }
 }
 
 pub async fn companies_get(

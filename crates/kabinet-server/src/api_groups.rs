@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kabinet_api::{CompanyDto, GroupLinkDto, GroupLinkInput, Page};
 
-use crate::api::{json_body, service_error, ApiResult};
+use crate::api::{company_page, json_body, service_error, ApiResult};
 use crate::error::ApiError;
 use crate::extract::ApiCtx;
 use crate::AppState;
@@ -34,19 +34,7 @@ pub async fn links_list(
         .group_links(&ctx.actor, id, query)
         .await
         .map_err(service_error(ctx.lang))?;
-    Ok(Json(Page {
-        items: items.iter().map(CompanyDto::from).collect(),
-        total: total.count,
-        total_exact: total.exact,
-        limit,
-        offset,
-        next: total
-            .next
-            .as_ref()
-            .map(kabinet_store::companies::After::encode),
-        sort: Some(total.order.key().to_string()),
-        dir: Some(if total.descending { "desc" } else { "asc" }.to_string()),
-    }))
+    Ok(Json(company_page(&items, &total, limit, offset)))
 }
 
 /// `POST /companies/{id}/links` with `{"multichannel_number": "…"}`.

@@ -910,6 +910,17 @@ struct CompanyResults {
     order_note: Option<String>,
 }
 
+/// Why a company list's rows are not in the order asked for, if they are
+/// not: a search matching many companies with no sort chosen is listed in
+/// the order the companies were added.
+pub(crate) fn order_note(
+    lang: crate::i18n::Lang,
+    total: &kabinet_store::companies::Total,
+    asked: CompanySort,
+) -> Option<String> {
+    (total.order != asked).then(|| message(lang, "companies.listed_as_added").to_string())
+}
+
 /// The list URL with some parameters replaced.
 pub(crate) fn list_href(params: &HashMap<String, String>, changes: &[(&str, String)]) -> String {
     let mut pairs: Vec<(String, String)> = params
@@ -957,10 +968,8 @@ async fn companies_page(
         Ok(found) => found,
         Err(error) => return error_page(&ctx, error),
     };
-    // The headers mark the order the rows are really in: a search matching
-    // many companies with no sort chosen is listed in the order added.
-    let order_note =
-        (total.order != sort).then(|| message(lang, "companies.listed_as_added").to_string());
+    // The headers mark the order the rows are really in.
+    let order_note = order_note(lang, &total, sort);
     let (sort, descending) = (total.order, total.descending);
     let columns = [
         ("id", "field.id"),

@@ -231,8 +231,7 @@ async fn links_render(
     let total = counted.count;
     // The headers mark the order the rows are really in (a search whose
     // words match many companies is listed in the order added).
-    let order_note = (counted.order != query.sort)
-        .then(|| message(lang, "companies.listed_as_added").to_string());
+    let order_note = crate::console::order_note(lang, &counted, query.sort);
     let shown = CompanyQuery {
         sort: counted.order,
         descending: counted.descending,
