@@ -404,6 +404,24 @@ pub fn csrf_in(html: &str) -> String {
         .to_string()
 }
 
+/// The `aria-sort` of each sortable column of a console list, by the
+/// `sort=` key its header links to: `("name", "ascending")`, `("id", "none")`.
+pub fn aria_sort(html: &str) -> Vec<(String, String)> {
+    html.split("<th aria-sort=\"")
+        .skip(1)
+        .map(|th| {
+            let aria = th.split('"').next().unwrap_or_default().to_string();
+            let key = th
+                .split("sort=")
+                .nth(1)
+                .and_then(|rest| rest.split(['&', '"']).next())
+                .unwrap_or_default()
+                .to_string();
+            (key, aria)
+        })
+        .collect()
+}
+
 /// A client that behaves like a browser: its own cookie jar, no automatic
 /// redirects (tests look at them).
 pub fn browser() -> reqwest::Client {
@@ -415,6 +433,24 @@ pub fn browser() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Adds `companies` demo companies (`kabinet demo`), generated from `seed`.
+    pub async fn fill_demo(&self, companies: u64, seed: u64) {
+        self.services
+            .demo_fill(
+                kabinet_service::demo::DemoPlan { companies, seed },
+                |_, _, _| {},
+            )
+            .await
+            .expect("demo fill");
+    }
+
+    /// The HTML of a console page fetched with `client`, which must answer 200.
+    pub async fn html(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = client.get(self.url(path)).send().await.expect("page");
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.expect("page text")
+    }
+
     /// Signs in as admin through the console's own form, as a browser does,
     /// and returns the client with the session's CSRF token read from `page`.
     pub async fn console_sign_in(&self, page: &str) -> (reqwest::Client, String) {

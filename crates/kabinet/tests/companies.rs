@@ -692,16 +692,7 @@ async fn unknown_companies_are_not_found() {
 #[tokio::test]
 async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
     let app = TestApp::spawn().await;
-    app.services
-        .demo_fill(
-            kabinet_service::demo::DemoPlan {
-                companies: 2600,
-                seed: 3,
-            },
-            |_, _, _| {},
-        )
-        .await
-        .unwrap();
+    app.fill_demo(2600, 3).await;
 
     let all = app.get("/api/v1/companies?limit=50").await;
     assert_eq!(all.status, 200);

@@ -2,7 +2,7 @@
 //! confirmations, language. (The browser suite in `browser/` clicks the same
 //! pages in Chromium.)
 
-use kabinet_testkit::{browser, company, csrf_in, TestApp, ADMIN_PASSWORD};
+use kabinet_testkit::{aria_sort, browser, company, csrf_in, TestApp, ADMIN_PASSWORD};
 use reqwest::{Client, StatusCode};
 
 async fn sign_in(app: &TestApp) -> (Client, String) {
@@ -838,42 +838,8 @@ async fn every_page_carries_the_security_headers() {
 #[tokio::test]
 async fn a_common_search_says_it_is_listed_in_the_order_added() {
     let app = TestApp::spawn().await;
-    app.services
-        .demo_fill(
-            kabinet_service::demo::DemoPlan {
-                companies: 2600,
-                seed: 5,
-            },
-            |_, _, _| {},
-        )
-        .await
-        .unwrap();
+    app.fill_demo(2600, 5).await;
     let (client, _) = sign_in(&app).await;
-    let page = |path: &'static str| {
-        let client = client.clone();
-        let url = app.url(path);
-        async move {
-            let response = client.get(url).send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            response.text().await.unwrap()
-        }
-    };
-    // `aria-sort` of each sortable column, by its `sort=` key.
-    fn sorted_columns(html: &str) -> Vec<(String, String)> {
-        html.split("<th aria-sort=\"")
-            .skip(1)
-            .map(|th| {
-                let aria = th.split('"').next().unwrap().to_string();
-                let key = th
-                    .split("sort=")
-                    .nth(1)
-                    .and_then(|rest| rest.split(['&', '"']).next())
-                    .unwrap_or_default()
-                    .to_string();
-                (key, aria)
-            })
-            .collect()
-    }
     fn ids(html: &str) -> Vec<i64> {
         html.split("<td data-label=\"ID\">")
             .skip(1)
@@ -882,9 +848,9 @@ async fn a_common_search_says_it_is_listed_in_the_order_added() {
     }
 
     // Every account number holds "ls-000": 2,600 matches.
-    let common = page("/companies?q=ls-000&lang=en").await;
+    let common = app.html(&client, "/companies?q=ls-000&lang=en").await;
     assert!(common.contains("data-testid=\"order-note\""), "{common}");
-    let columns = sorted_columns(&common);
+    let columns = aria_sort(&common);
     assert!(
         columns.contains(&("id".into(), "ascending".into())),
         "{columns:?}"
@@ -898,9 +864,11 @@ async fn a_common_search_says_it_is_listed_in_the_order_added() {
     assert!(listed.windows(2).all(|w| w[0] < w[1]), "{listed:?}");
 
     // With a sort chosen the rows are in it, and nothing needs saying.
-    let by_name = page("/companies?q=ls-000&sort=name&dir=asc").await;
+    let by_name = app
+        .html(&client, "/companies?q=ls-000&sort=name&dir=asc")
+        .await;
     assert!(!by_name.contains("data-testid=\"order-note\""));
-    let columns = sorted_columns(&by_name);
+    let columns = aria_sort(&by_name);
     assert!(
         columns.contains(&("name".into(), "ascending".into())),
         "{columns:?}"
@@ -911,7 +879,7 @@ async fn a_common_search_says_it_is_listed_in_the_order_added() {
     );
 
     // A rare search is sorted by name as asked, without the note.
-    let rare = page("/companies?q=ls-00000777").await;
+    let rare = app.html(&client, "/companies?q=ls-00000777").await;
     assert!(!rare.contains("data-testid=\"order-note\""));
     assert_eq!(ids(&rare), vec![777]);
 }

@@ -5,7 +5,7 @@
 //! scope (their group and its linked clients, nothing else, changing with
 //! the very next request), concurrent links, and the console landing page.
 
-use kabinet_testkit::{browser, csrf_in, urlencode, TestApp};
+use kabinet_testkit::{aria_sort, browser, csrf_in, urlencode, TestApp};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -1087,16 +1087,7 @@ async fn a_common_search_of_the_linked_clients_says_it_is_in_the_order_added() {
     for number in ["+7 812 111-11-11", "+7 861 222-22-22"] {
         assert_eq!(link(&app, w.group, number).await.0, StatusCode::CREATED);
     }
-    app.services
-        .demo_fill(
-            kabinet_service::demo::DemoPlan {
-                companies: 2600,
-                seed: 7,
-            },
-            |_, _, _| {},
-        )
-        .await
-        .unwrap();
+    app.fill_demo(2600, 7).await;
     // "ls-" is in every account number: the demo's 2,600 and the two clients'.
     let base = format!("/api/v1/companies/{}/links", w.group);
     let common = app.get(&format!("{base}?q=ls-")).await;
@@ -1118,31 +1109,24 @@ async fn a_common_search_of_the_linked_clients_says_it_is_in_the_order_added() {
     let (client, _) = app
         .console_sign_in(&format!("/companies/{}/links", w.group))
         .await;
-    let page = |path: String| {
-        let client = client.clone();
-        let url = app.url(&path);
-        async move {
-            let response = client.get(url).send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            response.text().await.unwrap()
-        }
-    };
     let name_aria = |html: &str| -> String {
-        html.split("<th aria-sort=\"")
-            .skip(1)
-            .find(|th| th.contains("sort=name"))
-            .and_then(|th| th.split('"').next())
+        aria_sort(html)
+            .into_iter()
+            .find(|(key, _)| key == "name")
+            .map(|(_, aria)| aria)
             .unwrap_or_default()
-            .to_string()
     };
-    let common = page(format!("/companies/{}/links?q=ls-", w.group)).await;
+    let common = app
+        .html(&client, &format!("/companies/{}/links?q=ls-", w.group))
+        .await;
     assert!(common.contains("data-testid=\"order-note\""), "{common}");
     assert_eq!(name_aria(&common), "none");
-    let by_name = page(format!(
-        "/companies/{}/links?q=ls-&sort=name&dir=asc",
-        w.group
-    ))
-    .await;
+    let by_name = app
+        .html(
+            &client,
+            &format!("/companies/{}/links?q=ls-&sort=name&dir=asc", w.group),
+        )
+        .await;
     assert!(!by_name.contains("data-testid=\"order-note\""));
     assert_eq!(name_aria(&by_name), "ascending");
 }
