@@ -1055,6 +1055,115 @@ async fn word_matches(
     conn.number(&sql).await
 }
 
+/// What the probe ([`word_matches`]) found for a search's words, remembered
+/// with the search epoch it was read at (migration 18: triggers move the
+/// epoch on every insert, delete and change of a company's search text, in
+/// the same transaction). A search reads the epoch (one row), and counts
+/// again only when it moved or the words are new.
+///
+/// The probe is a search's dearest statement on PostgreSQL: proving that a
+/// common fragment matches more than 2,000 companies builds pg_trgm's bitmap
+/// of every candidate and tests 2,001 rows, 10–15 ms at a million companies
+/// (BENCHMARKS.md), where the page itself, in the order added, takes under
+/// a millisecond.
+///
+/// The epoch is read before the probe: a change committed between the two
+/// is then seen by the probe but not by the epoch, and the next search,
+/// reading the newer epoch, counts again. A change that commits later moves
+/// the epoch past the one remembered.
+#[derive(Debug, Default)]
+pub struct WordMatchMemo {
+    state: std::sync::Mutex<MemoState>,
+    hits: std::sync::atomic::AtomicU64,
+    misses: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct MemoState {
+    epoch: i64,
+    matches: std::collections::HashMap<Vec<String>, i64>,
+}
+
+/// At most this many searches are remembered; past it the memo starts
+/// again (a search's words are tens of bytes: a few hundred kilobytes).
+const MEMO_SEARCHES: usize = 4096;
+
+impl WordMatchMemo {
+    /// What the probe found for `words` at `epoch`, if remembered. An
+    /// epoch newer than the memo's forgets everything it holds.
+    fn get(&self, epoch: i64, words: &[String]) -> Option<i64> {
+        use std::sync::atomic::Ordering;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if epoch > state.epoch {
+            state.epoch = epoch;
+            state.matches.clear();
+        }
+        let found = (epoch == state.epoch)
+            .then(|| state.matches.get(words).copied())
+            .flatten();
+        drop(state);
+        match found {
+            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
+            None => self.misses.fetch_add(1, Ordering::Relaxed),
+        };
+        found
+    }
+
+    /// Remembers what the probe found for `words` at `epoch` (not when the
+    /// memo has seen a newer epoch meanwhile).
+    fn put(&self, epoch: i64, words: &[String], matches: i64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if epoch > state.epoch {
+            state.epoch = epoch;
+            state.matches.clear();
+        }
+        if epoch == state.epoch {
+            if state.matches.len() >= MEMO_SEARCHES {
+                state.matches.clear();
+            }
+            state.matches.insert(words.to_vec(), matches);
+        }
+    }
+
+    /// Searches answered from the memo and searches that probed, since the
+    /// server started.
+    pub fn counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The search epoch (migration 18).
+async fn search_epoch(conn: &mut Reader<'_>) -> Result<i64, StoreError> {
+    conn.number(&Sql::new(
+        "SELECT search_value AS n FROM auth_epoch WHERE id = 1",
+    ))
+    .await
+}
+
+/// [`word_matches`], from `memo` where it remembers them at the current
+/// search epoch.
+async fn word_matches_memo(
+    conn: &mut Reader<'_>,
+    backend: Backend,
+    words: &[String],
+    memo: Option<&WordMatchMemo>,
+) -> Result<i64, StoreError> {
+    let Some(memo) = memo else {
+        return word_matches(conn, backend, words).await;
+    };
+    let epoch = search_epoch(&mut *conn).await?;
+    if let Some(matches) = memo.get(epoch, words) {
+        return Ok(matches);
+    }
+    let matches = word_matches(conn, backend, words).await?;
+    memo.put(epoch, words, matches);
+    Ok(matches)
+}
+
 /// One page of companies and the number of matches (exact up to
 /// [`COUNT_CAP`]). The page's ids are found first, from the indexes alone
 /// where they cover the filters and the order, and only those 50 rows are
@@ -1064,7 +1173,7 @@ pub async fn list(
     backend: Backend,
     query: &CompanyQuery,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
-    list_in(&mut Reader::Pool(conn), backend, query).await
+    list_in(&mut Reader::Pool(conn), backend, query, None).await
 }
 
 /// [`list`] where it costs least: on a SQLite file through
@@ -1075,19 +1184,29 @@ pub async fn list_read(
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let backend = store.backend();
     let owned = query.clone();
+    let memo = store.word_match_memo();
+    let blocking_memo = std::sync::Arc::clone(&memo);
     // One read transaction: the count and the page see the same data, and
     // SQLite takes its file locks once, not per statement.
     let blocking = store
         .blocking_read(move |conn| {
             conn.execute_batch("BEGIN")?;
-            let listed = run_ready(list_in(&mut Reader::Now(conn), backend, &owned));
+            let listed = run_ready(list_in(
+                &mut Reader::Now(conn),
+                backend,
+                &owned,
+                Some(&blocking_memo),
+            ));
             conn.execute_batch("ROLLBACK")?;
             listed
         })
         .await;
     match blocking {
         Some(result) => result,
-        None => list(&mut *store.reader().await?, backend, query).await,
+        None => {
+            let mut conn = store.reader().await?;
+            list_in(&mut Reader::Pool(&mut conn), backend, query, Some(&memo)).await
+        }
     }
 }
 
@@ -1095,13 +1214,14 @@ async fn list_in(
     conn: &mut Reader<'_>,
     backend: Backend,
     query: &CompanyQuery,
+    memo: Option<&WordMatchMemo>,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let words_only = CompanyQuery {
         id: None,
         ..query.clone()
     };
     let Some(id) = query.id.filter(|_| !query.words.is_empty()) else {
-        return list_matching(conn, backend, query).await;
+        return list_matching(conn, backend, query, memo).await;
     };
     if query.after.is_some() {
         // The exact hit was the first page's first row; the pages after it
@@ -1110,7 +1230,7 @@ async fn list_in(
             exclude_id: Some(id),
             ..words_only
         };
-        return list_matching(conn, backend, &rest).await;
+        return list_matching(conn, backend, &rest, memo).await;
     }
     // A number that may be an id as well as digits of a phone: the company
     // with that id, when it passes the other filters, comes first (an exact
@@ -1128,7 +1248,7 @@ async fn list_in(
         conn.optional::<CompanyRecord>(&sql, &COLUMN_NAMES).await?
     };
     let Some(exact) = exact else {
-        return list_matching(conn, backend, &words_only).await;
+        return list_matching(conn, backend, &words_only, memo).await;
     };
     let rest = CompanyQuery {
         exclude_id: Some(id),
@@ -1140,7 +1260,7 @@ async fn list_in(
         },
         ..words_only
     };
-    let (mut items, total) = list_matching(conn, backend, &rest).await?;
+    let (mut items, total) = list_matching(conn, backend, &rest, memo).await?;
     if query.offset == 0 {
         items.insert(0, exact);
     }
@@ -1249,11 +1369,12 @@ async fn list_matching(
     conn: &mut Reader<'_>,
     backend: Backend,
     query: &CompanyQuery,
+    memo: Option<&WordMatchMemo>,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let matches = if query.words.is_empty() {
         0
     } else {
-        word_matches(&mut *conn, backend, &query.words).await?
+        word_matches_memo(&mut *conn, backend, &query.words, memo).await?
     };
     let common_words = matches > rare_limit(&query.words) && !query.sort_chosen;
 

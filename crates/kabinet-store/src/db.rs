@@ -94,6 +94,8 @@ pub struct Store {
     write: AnyPool,
     /// SQLite on a file: connections for [`Store::point_read`].
     point: Option<Arc<PointReads>>,
+    /// What company searches' probes found, by search epoch.
+    word_matches: Arc<crate::companies::WordMatchMemo>,
 }
 
 /// Read-only SQLite connections used on the caller's own thread for reads
@@ -214,6 +216,7 @@ impl Store {
                     read,
                     write,
                     point,
+                    word_matches: Arc::default(),
                 })
             }
             Backend::Postgres => {
@@ -249,6 +252,7 @@ impl Store {
                     read: pool.clone(),
                     write: pool,
                     point: None,
+                    word_matches: Arc::default(),
                 })
             }
         }
@@ -256,6 +260,12 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// What company searches' probes found, remembered by search epoch
+    /// ([`crate::companies::WordMatchMemo`]); shared by the store's clones.
+    pub fn word_match_memo(&self) -> Arc<crate::companies::WordMatchMemo> {
+        Arc::clone(&self.word_matches)
     }
 
     /// Runs `read` on a read-only SQLite connection on this thread, without

@@ -139,6 +139,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_search_digits.sql"),
         data: Some(DataStep::FillSearchDigits),
     },
+    Migration {
+        version: 18,
+        name: "search_epoch",
+        sqlite: include_str!("../migrations/sqlite/0018_search_epoch.sql"),
+        postgres: include_str!("../migrations/postgres/0018_search_epoch.sql"),
+        data: None,
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

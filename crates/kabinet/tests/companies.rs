@@ -938,3 +938,89 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
         assert!(reply.text.contains("after"), "{bad}: {}", reply.text);
     }
 }
+
+/// A search remembers how many companies its words match (the probe) with
+/// the search epoch, and counts again once a company is added, renamed out
+/// of the words, or deleted, by the server or by a statement of anyone
+/// else on the database (another node): the total is always today's.
+#[tokio::test]
+async fn a_search_remembers_its_word_matches_until_the_companies_change() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for name in ["Кварцит Один", "Кварцит Два", "Кварцит Три"] {
+        ids.push(id_of(&app.create_company(company(name)).await));
+    }
+    app.create_company(company("Гранит")).await;
+    let memo = app.services.store.word_match_memo();
+    let search = || async {
+        let reply = app.get("/api/v1/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86").await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.body["total_exact"], true);
+        (reply.body["total"].as_i64().unwrap(), reply.names().len() as i64)
+    };
+    let step = |before: (u64, u64)| {
+        let now = memo.counts();
+        (now.0 - before.0, now.1 - before.1)
+    };
+
+    let before = memo.counts();
+    assert_eq!(search().await, (3, 3));
+    assert_eq!(step(before), (0, 1), "the first search probes");
+    let before = memo.counts();
+    assert_eq!(search().await, (3, 3));
+    assert_eq!(search().await, (3, 3));
+    assert_eq!(step(before), (2, 0), "the same search again is remembered");
+
+    // An edit that leaves the search text alone keeps what was remembered.
+    let path = format!("/api/v1/companies/{}", ids[0]);
+    let card = app.get(&path).await;
+    let edit = app
+        .patch(&path, card.header("etag"), &json!({"region": "Новосибирская область"}))
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+    let before = memo.counts();
+    assert_eq!(search().await, (3, 3));
+    assert_eq!(step(before), (1, 0));
+
+    // A rename out of the word: counted again.
+    let card = app.get(&path).await;
+    let edit = app
+        .patch(&path, card.header("etag"), &json!({"name": "Базальт"}))
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+    let before = memo.counts();
+    assert_eq!(search().await, (2, 2));
+    assert_eq!(step(before), (0, 1), "a rename moves the epoch");
+
+    // A new company with the word.
+    app.create_company(company("Кварцит Четыре")).await;
+    assert_eq!(search().await, (3, 3));
+
+    // Soft deletion leaves the probe's count (it counts deleted companies
+    // too) and the list leaves the deleted one out.
+    let deleted = app.delete(&format!("/api/v1/companies/{}", ids[1])).await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+    assert_eq!(search().await, (2, 2));
+
+    // Writes that do not go through the server: another node, a script.
+    let outside = |statement: &'static str, id: i64| {
+        let app = &app;
+        async move {
+            let mut tx = app.services.store.begin().await.unwrap();
+            sqlx::query(statement)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            kabinet_store::commit(tx).await.unwrap();
+        }
+    };
+    outside(
+        "UPDATE companies SET search_text = 'кварцитовый карьер' WHERE id = $1",
+        id_of(&app.create_company(company("Мрамор")).await),
+    )
+    .await;
+    assert_eq!(search().await, (3, 3), "a changed search text");
+    outside("DELETE FROM companies WHERE id = $1", ids[2]).await;
+    assert_eq!(search().await, (2, 2), "a deleted row");
+}
