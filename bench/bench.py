@@ -365,6 +365,44 @@ def wait_ready(args):
     fail(f"{args.url} did not answer 200 within {args.timeout} s")
 
 
+def once(args):
+    """Every path of --paths once, one after another on one kept-alive
+    connection, as JSON like wrk-result's: what a search costs the first
+    time it is made (the server remembers a search's probe until the
+    companies change), where the wrk runs repeat the same few hundred."""
+    import http.client
+    from urllib.parse import urlsplit
+    where = urlsplit(args.base)
+    paths = [line.strip() for line in open(args.paths, encoding="utf-8") if line.strip()]
+    if not paths:
+        fail(f"{args.paths} holds no path")
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+    headers = {"Authorization": "Bearer " + args.token, "Accept": "application/json"}
+    times, problems = [], []
+    started = time.perf_counter()
+    for path in paths:
+        sent = time.perf_counter_ns()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        times.append((time.perf_counter_ns() - sent) / 1000.0)
+        if response.status != 200:
+            problems.append(f"{path} answered {response.status}")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    times.sort()
+
+    def percentile(share):
+        return times[min(len(times) - 1, int(share * len(times)))]
+
+    result = {"requests": len(times), "rps": len(times) / elapsed,
+              "p50_us": percentile(0.50), "p99_us": percentile(0.99), "max_us": times[-1],
+              "mean_us": sum(times) / len(times), "problems": problems[:5]}
+    print(json.dumps(result))
+    if problems:
+        sys.exit(1)
+
+
 def wrk_result(args):
     """The BENCH_RESULT line of a wrk run as JSON, after checking wrk's own
     error lines; exits 1 with the reason if the run had any error."""
@@ -406,6 +444,10 @@ SCENARIOS = [
     ("storm_card", "6. company card GET during the storm", True),
     ("bare", "7. bare axum JSON endpoint (ceiling)", False),
     # One request at a time: what a request takes without the queue.
+    # Each query once, before any wrk run repeats it: the probe not yet
+    # remembered (the checks of `prepare` made 8 of the searches).
+    ("search_first", "1 connection, each fragment once, first time: search by name", False),
+    ("phone_first", "1 connection, each query once, first time: search by phone digits", False),
     ("search_alone", "1 connection: search by name fragment", False),
     ("phone_alone", "1 connection: search by phone digits", False),
     ("list_alone", "1 connection: region list, first page", False),
@@ -595,6 +637,11 @@ def main():
     p.add_argument("--login", required=True)
     p.add_argument("--password", required=True)
     p.set_defaults(run=signin_check)
+    p = sub.add_parser("once")
+    p.add_argument("--base", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--paths", required=True)
+    p.set_defaults(run=once)
     p = sub.add_parser("wrk-result")
     p.add_argument("file")
     p.set_defaults(run=wrk_result)

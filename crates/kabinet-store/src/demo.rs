@@ -262,10 +262,11 @@ pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), St
 /// The insert triggers a bulk load on SQLite sets aside: per-row upkeep of
 /// the trigram and digit indexes, and the parent's child count. Their work is redone once at
 /// the end.
-const BULK_SUSPENDED_TRIGGERS: [&str; 4] = [
+const BULK_SUSPENDED_TRIGGERS: [&str; 5] = [
     "companies_fts_insert",
     "companies_digits_insert",
     "companies_children_insert",
+    "companies_search_epoch_insert",
     "users_fts_insert",
 ];
 
@@ -374,6 +375,11 @@ pub async fn resume_after_bulk(
             sqlx::query(statement).execute(&mut *conn).await?;
         }
     }
+    // The search epoch moves once for the whole load (migration 18; on
+    // SQLite its per-row insert trigger was set aside with the others).
+    sqlx::query("UPDATE auth_epoch SET search_value = search_value + 1 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "UPDATE companies SET children_count = (SELECT COUNT(*) FROM companies ch \
              WHERE ch.parent_id = companies.id AND ch.deleted_at IS NULL) \
