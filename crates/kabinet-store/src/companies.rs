@@ -1422,8 +1422,19 @@ async fn list_matching(
             format!(" ORDER BY {column} {direction}, c.id {direction}")
         }
     };
+    // PostgreSQL, a search with at most 2,000 matches listed by id (digits
+    // with more than 300): `c.id + 0` keeps the planner from walking the
+    // primary key and testing each row until 50 match, which it prefers
+    // for its estimate of 1,700 matches. A phone fragment with 1,890
+    // matches walked 29,000 rows for 37 ms; the index's bitmap of the
+    // matches and a sort of their ids take 5 ms.
     let inner_id = if joined_index(query, backend).is_some() {
         "f.rowid"
+    } else if backend == Backend::Postgres
+        && !query.words.is_empty()
+        && matches <= RARE_MATCHES
+    {
+        "(c.id + 0)"
     } else {
         "c.id"
     };

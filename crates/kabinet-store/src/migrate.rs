@@ -146,6 +146,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0018_search_epoch.sql"),
         data: None,
     },
+    Migration {
+        version: 19,
+        name: "search_walk",
+        sqlite: include_str!("../migrations/sqlite/0019_search_walk.sql"),
+        postgres: include_str!("../migrations/postgres/0019_search_walk.sql"),
+        data: None,
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

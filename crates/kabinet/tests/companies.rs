@@ -1024,3 +1024,58 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     outside("DELETE FROM companies WHERE id = $1", ids[2]).await;
     assert_eq!(search().await, (2, 2), "a deleted row");
 }
+
+/// The walk of a common search on PostgreSQL tests digits with `strpos` on
+/// the search text where the index tests the phrase of their four-digit
+/// grams (`db::WordScan::Rows`): both must find the same companies. Checked
+/// for fragments of the demo's phone numbers, on both backends (SQLite's
+/// digit index is an FTS5 table of the same grams).
+#[tokio::test]
+async fn digits_match_the_same_companies_by_their_grams_and_by_their_text() {
+    let app = TestApp::spawn().await;
+    app.fill_demo(600, 5).await;
+    let page = app.get("/api/v1/companies?limit=40&sort=id").await;
+    let mut fragments = Vec::new();
+    for item in page.body["items"].as_array().unwrap() {
+        let Some(phone) = item["phone"].as_str() else {
+            continue;
+        };
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        for (start, len) in [(0, 4), (1, 5), (4, 6), (6, 4)] {
+            if digits.len() >= start + len {
+                fragments.push(digits[start..start + len].to_string());
+            }
+        }
+    }
+    assert!(fragments.len() >= 60, "{fragments:?}");
+    let mut conn = app.services.store.reader().await.unwrap();
+    let postgres = app.services.store.backend() == kabinet_store::Backend::Postgres;
+    let (by_text, by_grams) = if postgres {
+        (
+            "SELECT COUNT(*) FROM companies WHERE strpos(search_text, $1) > 0",
+            "SELECT COUNT(*) FROM companies WHERE search_digits_tsv @@ phraseto_tsquery('simple', $1)",
+        )
+    } else {
+        (
+            "SELECT COUNT(*) FROM companies WHERE instr(search_text, $1) > 0",
+            "SELECT COUNT(*) FROM companies_digits WHERE companies_digits MATCH '\"' || $1 || '\"'",
+        )
+    };
+    let mut matched = 0;
+    for fragment in &fragments {
+        let phrase = kabinet_domain::text::digit_phrase(fragment).unwrap();
+        let text: i64 = sqlx::query_scalar(by_text)
+            .bind(fragment)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let grams: i64 = sqlx::query_scalar(by_grams)
+            .bind(phrase)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(text, grams, "{fragment}");
+        matched += text;
+    }
+    assert!(matched >= fragments.len() as i64, "every fragment is a phone's");
+}
