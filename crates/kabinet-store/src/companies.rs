@@ -1430,10 +1430,7 @@ async fn list_matching(
     // matches and a sort of their ids take 5 ms.
     let inner_id = if joined_index(query, backend).is_some() {
         "f.rowid"
-    } else if backend == Backend::Postgres
-        && !query.words.is_empty()
-        && matches <= RARE_MATCHES
-    {
+    } else if backend == Backend::Postgres && !query.words.is_empty() && matches <= RARE_MATCHES {
         "(c.id + 0)"
     } else {
         "c.id"
@@ -1756,7 +1753,14 @@ mod tests {
             let blocking = store
                 .blocking_read({
                     let query = query.clone();
-                    move |conn| run_ready(list_in(&mut Reader::Now(conn), Backend::Sqlite, &query))
+                    move |conn| {
+                        run_ready(list_in(
+                            &mut Reader::Now(conn),
+                            Backend::Sqlite,
+                            &query,
+                            None,
+                        ))
+                    }
                 })
                 .await
                 .expect("a SQLite file has point reads")

@@ -953,10 +953,15 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     app.create_company(company("Гранит")).await;
     let memo = app.services.store.word_match_memo();
     let search = || async {
-        let reply = app.get("/api/v1/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86").await;
+        let reply = app
+            .get("/api/v1/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86")
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(reply.body["total_exact"], true);
-        (reply.body["total"].as_i64().unwrap(), reply.names().len() as i64)
+        (
+            reply.body["total"].as_i64().unwrap(),
+            reply.names().len() as i64,
+        )
     };
     let step = |before: (u64, u64)| {
         let now = memo.counts();
@@ -975,7 +980,11 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     let path = format!("/api/v1/companies/{}", ids[0]);
     let card = app.get(&path).await;
     let edit = app
-        .patch(&path, card.header("etag"), &json!({"region": "Новосибирская область"}))
+        .patch(
+            &path,
+            card.header("etag"),
+            &json!({"region": "Новосибирская область"}),
+        )
         .await;
     assert_eq!(edit.status, 200, "{}", edit.text);
     let before = memo.counts();
@@ -1077,5 +1086,8 @@ async fn digits_match_the_same_companies_by_their_grams_and_by_their_text() {
         assert_eq!(text, grams, "{fragment}");
         matched += text;
     }
-    assert!(matched >= fragments.len() as i64, "every fragment is a phone's");
+    assert!(
+        matched >= fragments.len() as i64,
+        "every fragment is a phone's"
+    );
 }
