@@ -975,6 +975,20 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     assert_eq!(search().await, (3, 3));
     assert_eq!(search().await, (3, 3));
     assert_eq!(step(before), (2, 0), "the same search again is remembered");
+    // Operators see the same counts on /metrics.
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    let (hits, misses) = memo.counts();
+    assert!(
+        metrics.text.contains(&format!(
+            "kabinet_search_probes_total{{memo=\"hit\"}} {hits}\n"
+        )),
+        "{}",
+        metrics.text
+    );
+    assert!(metrics.text.contains(&format!(
+        "kabinet_search_probes_total{{memo=\"miss\"}} {misses}\n"
+    )));
 
     // An edit that leaves the search text alone keeps what was remembered.
     let path = format!("/api/v1/companies/{}", ids[0]);
