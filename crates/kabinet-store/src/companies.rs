@@ -1376,7 +1376,6 @@ async fn list_matching(
     } else {
         word_matches_memo(&mut *conn, backend, &query.words, memo).await?
     };
-    let common_words = matches > rare_limit(&query.words) && !query.sort_chosen;
 
     // Over the whole tree with nothing else to narrow it, a common search
     // has more than the cap once fewer than `matches - COUNT_CAP` companies
@@ -1395,6 +1394,13 @@ async fn list_matching(
         count.push(" LIMIT ").bind(COUNT_CAP + 1).push(") s");
         conn.number(&count).await?
     };
+    // A common search is listed in the order added unless a sort is
+    // chosen, or the list's own scope and filters leave few of its matches
+    // (a group's two linked clients, a small subtree): those, counted
+    // exactly, are sorted as asked, like a rare search's.
+    let rare = rare_limit(&query.words);
+    let common_words = matches > rare && !query.sort_chosen && counted > rare.min(COUNT_CAP);
+
     // The order: the cursor's where there is one (it was made in this
     // list's order), else the sort, or the order added for a common search.
     let (sort, descending, id_order) = match &query.after {
