@@ -4,7 +4,7 @@ use sqlx::AnyConnection;
 
 use crate::db::{
     col, column_names, flag, fts_phrase, push_text_search, run_ready, trigram_word, Backend,
-    FromRow, NamedRow, Reader, RowGet, Sql, StoreError, WordScan,
+    FromRow, NamedRow, Reader, RowGet, Sql, StoreError, TextIndex, WordScan,
 };
 use crate::group_links::push_linked_subtrees;
 
@@ -878,6 +878,13 @@ fn word_index(words: &[String], backend: Backend) -> Option<(&'static str, Strin
 /// The companies' digit index (migration 17).
 const DIGIT_INDEX: &str = "companies_digits";
 
+/// Where a company's search text is matched.
+const COMPANY_TEXT: TextIndex = TextIndex {
+    alias: "c",
+    fts_table: "companies_fts",
+    digit_index: Some(DIGIT_INDEX),
+};
+
 /// ` FROM …` of a company list: the companies, joined to a word index
 /// where [`joined_index`] says so.
 fn push_from(sql: &mut Sql, query: &CompanyQuery, backend: Backend) {
@@ -927,16 +934,7 @@ fn push_filters(sql: &mut Sql, query: &CompanyQuery, backend: Backend, scan: Wor
         Some((table, words)) => {
             sql.push(&format!(" AND f.{table} MATCH ")).bind(words);
         }
-        None => push_text_search(
-            sql,
-            backend,
-            "c",
-            "companies_fts",
-            Some(DIGIT_INDEX),
-            &query.words,
-            query.id,
-            scan,
-        ),
+        None => push_text_search(sql, backend, &COMPANY_TEXT, &query.words, query.id, scan),
     }
     if let Some(region) = &query.region {
         sql.push(" AND c.region = ").bind(region.clone());
@@ -1042,9 +1040,7 @@ async fn word_matches(
         push_text_search(
             &mut sql,
             backend,
-            "c",
-            "companies_fts",
-            Some(DIGIT_INDEX),
+            &COMPANY_TEXT,
             words,
             None,
             WordScan::Index,
@@ -1351,9 +1347,7 @@ async fn left_out_of_matches(
             push_text_search(
                 &mut sql,
                 backend,
-                "c",
-                "companies_fts",
-                Some(DIGIT_INDEX),
+                &COMPANY_TEXT,
                 &query.words,
                 None,
                 WordScan::Index,

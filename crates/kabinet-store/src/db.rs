@@ -696,6 +696,16 @@ pub(crate) fn fts_phrase(word: &str) -> String {
     format!("\"{}\"", word.replace('"', "\"\""))
 }
 
+/// Where a table's search text is matched ([`push_text_search`]): the
+/// table's alias in the query, its trigram FTS5 table (SQLite), and its
+/// digit index, if it has one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TextIndex {
+    pub alias: &'static str,
+    pub fts_table: &'static str,
+    pub digit_index: Option<&'static str>,
+}
+
 /// Adds the substring search of a list: every word must occur in the row's
 /// `search_text`, or the row's id must equal `id`. On SQLite the trigram FTS5
 /// table `fts_table` answers `LIKE` from its index; on PostgreSQL pg_trgm's
@@ -708,17 +718,19 @@ pub(crate) fn fts_phrase(word: &str) -> String {
 /// the phrase of its grams, instead of by trigrams.
 ///
 /// `scan` says how PostgreSQL may match the literal words ([`WordScan`]).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn push_text_search(
     sql: &mut Sql,
     backend: Backend,
-    alias: &str,
-    fts_table: &str,
-    digit_index: Option<&str>,
+    text: &TextIndex,
     words: &[String],
     id: Option<i64>,
     scan: WordScan,
 ) {
+    let TextIndex {
+        alias,
+        fts_table,
+        digit_index,
+    } = *text;
     if words.is_empty() {
         if let Some(id) = id {
             sql.push(&format!(" AND {alias}.id = ")).bind(id);

@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::companies::subtree_bounds;
-use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError, WordScan};
+use crate::db::{col, flag, push_text_search, Backend, Sql, StoreError, TextIndex, WordScan};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -477,9 +477,11 @@ fn push_user_filters(sql: &mut Sql, query: &UserQuery, backend: Backend) {
     push_text_search(
         sql,
         backend,
-        "u",
-        "users_fts",
-        None,
+        &TextIndex {
+            alias: "u",
+            fts_table: "users_fts",
+            digit_index: None,
+        },
         &query.words,
         query.id,
         WordScan::Index,
