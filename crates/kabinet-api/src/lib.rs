@@ -338,8 +338,9 @@ pub struct Page<T> {
     pub next: Option<String>,
     /// Company lists: the order the page is listed in (a sort key, and
     /// `asc` or `desc`). The one asked for, except for a search matching
-    /// more than 2,000 companies with no sort chosen: `id`, `asc`, the
-    /// order the companies were added in.
+    /// more than 2,000 companies (300 for digits only) with no sort chosen,
+    /// of which the list's scope and filters leave more than 1,000 (300):
+    /// `id`, `asc`, the order the companies were added in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

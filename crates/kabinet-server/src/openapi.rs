@@ -348,7 +348,7 @@ fn page_of(item: &str) -> Value {
             "limit": {"type": "integer"},
             "offset": {"type": "integer"},
             "next": {"type": "string", "description": "Company lists: the cursor of the page after this one (pass it as `after`); absent when this page is not full"},
-            "sort": {"type": "string", "description": "Company lists: the sort key the page is listed by; the one asked for, except for a search matching more than 2,000 companies with no sort chosen, listed by `id` (the order added)"},
+            "sort": {"type": "string", "description": "Company lists: the sort key the page is listed by; the one asked for, except for a search matching more than 2,000 companies (300 for digits only) with no sort chosen, of which the list's scope and filters leave more than 1,000 (300): listed by `id` (the order added)"},
             "dir": {"type": "string", "enum": ["asc", "desc"], "description": "Company lists: the direction the page is listed in"}
         }
     })
