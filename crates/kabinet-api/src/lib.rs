@@ -347,6 +347,29 @@ pub struct Page<T> {
     pub dir: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page with an exact total, in the order asked for, with no keyset
+    /// cursor (every list but the company lists).
+    pub fn exact(items: Vec<T>, total: i64, limit: i64, offset: i64) -> Self {
+        Page {
+            items,
+            total,
+            total_exact: true,
+            limit,
+            offset,
+            next: None,
+            sort: None,
+            dir: None,
+        }
+    }
+
+    /// A short list answered whole: one page holding every item.
+    pub fn whole(items: Vec<T>) -> Self {
+        let total = items.len() as i64;
+        Self::exact(items, total, total, 0)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// A personal login (or e-mail where it is the login)...

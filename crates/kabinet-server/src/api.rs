@@ -592,17 +592,9 @@ pub async fn tokens_list(
         .token_list(&ctx.actor)
         .await
         .map_err(service_error(ctx.lang))?;
-    let total = tokens.len() as i64;
-    Ok(Json(Page {
-        items: tokens.iter().map(TokenDto::from).collect(),
-        total,
-        total_exact: true,
-        limit: total,
-        offset: 0,
-        next: None,
-        sort: None,
-        dir: None,
-    }))
+    Ok(Json(Page::whole(
+        tokens.iter().map(TokenDto::from).collect(),
+    )))
 }
 
 pub async fn tokens_create(
@@ -705,16 +697,12 @@ pub async fn audit_list(
         .audit_list(&ctx.actor, &query)
         .await
         .map_err(service_error(ctx.lang))?;
-    Ok(Json(Page {
-        items: entries.iter().map(AuditEntryDto::from).collect(),
+    Ok(Json(Page::exact(
+        entries.iter().map(AuditEntryDto::from).collect(),
         total,
-        total_exact: true,
         limit,
         offset,
-        next: None,
-        sort: None,
-        dir: None,
-    }))
+    )))
 }
 
 // ---------------------------------------------------------------------------
@@ -838,16 +826,12 @@ pub async fn users_list(
         .user_list(&ctx.actor, query)
         .await
         .map_err(service_error(ctx.lang))?;
-    Ok(Json(Page {
-        items: items.iter().map(kabinet_api::UserDto::from).collect(),
+    Ok(Json(Page::exact(
+        items.iter().map(kabinet_api::UserDto::from).collect(),
         total,
-        total_exact: true,
         limit,
         offset,
-        next: None,
-        sort: None,
-        dir: None,
-    }))
+    )))
 }
 
 pub async fn users_get(
@@ -1039,17 +1023,7 @@ pub async fn user_sessions(
             user_agent: s.user_agent.clone(),
         })
         .collect();
-    let total = items.len() as i64;
-    Ok(Json(Page {
-        items,
-        total,
-        total_exact: true,
-        limit: total,
-        offset: 0,
-        next: None,
-        sort: None,
-        dir: None,
-    }))
+    Ok(Json(Page::whole(items)))
 }
 
 pub async fn user_sessions_end(
@@ -1242,17 +1216,7 @@ pub async fn outbox_list(
         .await
         .map_err(service_error(ctx.lang))?;
     let items: Vec<OutboxDto> = entries.iter().map(OutboxDto::of).collect();
-    let mut response = Json(Page {
-        items,
-        total,
-        total_exact: true,
-        limit,
-        offset,
-        next: None,
-        sort: None,
-        dir: None,
-    })
-    .into_response();
+    let mut response = Json(Page::exact(items, total, limit, offset)).into_response();
     // Messages may carry one-time links: never cache them.
     response
         .headers_mut()

@@ -72,16 +72,12 @@ pub async fn departments_list(
         .department_list(&ctx.actor, company_id, limit, offset)
         .await
         .map_err(service_error(ctx.lang))?;
-    Ok(Json(Page {
-        items: items.iter().map(snapshot).collect(),
+    Ok(Json(Page::exact(
+        items.iter().map(snapshot).collect(),
         total,
-        total_exact: true,
         limit,
         offset,
-        next: None,
-        sort: None,
-        dir: None,
-    }))
+    )))
 }
 
 pub async fn departments_create(
