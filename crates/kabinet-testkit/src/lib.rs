@@ -444,6 +444,23 @@ impl TestApp {
             .expect("demo fill");
     }
 
+    /// Runs one statement on the test database in its own transaction,
+    /// past the services, binding `values` as `$1`, `$2`, …: what another
+    /// node, a script or the command line would write, or stored times
+    /// moved into the past instead of waiting.
+    pub async fn execute(&self, statement: &str, values: &[i64]) {
+        let mut tx = self.services.store.begin().await.expect("begin");
+        let mut query = sqlx::query(statement);
+        for value in values {
+            query = query.bind(*value);
+        }
+        query
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        kabinet_store::commit(tx).await.expect("commit");
+    }
+
     /// The HTML of a console page fetched with `client`, which must answer 200.
     pub async fn html(&self, client: &reqwest::Client, path: &str) -> String {
         let response = client.get(self.url(path)).send().await.expect("page");

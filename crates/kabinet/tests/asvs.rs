@@ -103,18 +103,6 @@ async fn audit_total(app: &TestApp, query: &str) -> i64 {
         .unwrap()
 }
 
-/// Runs one statement on the test database (to move stored times into the
-/// past instead of waiting).
-async fn execute(app: &TestApp, statement: &str, value: i64) {
-    let mut tx = app.services.store.begin().await.unwrap();
-    sqlx::query(statement)
-        .bind(value)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    kabinet_store::commit(tx).await.unwrap();
-}
-
 // ---------------------------------------------------------------- V2.1
 
 #[tokio::test]
@@ -692,20 +680,18 @@ async fn v2_7_2_sms_codes_work_for_less_than_ten_minutes() {
     let app = TestApp::spawn().await;
     sms_person(&app, "smsfresh").await;
     let (challenge, code) = sms_challenge(&app, "smsfresh").await;
-    execute(
-        &app,
+    app.execute(
         "UPDATE sign_in_challenges SET sms_sent_at = sms_sent_at - $1",
-        9 * 60_000 + 55_000,
+        &[9 * 60_000 + 55_000],
     )
     .await;
     let (status, _, cookie) = code_step(&app, &challenge, &code).await;
     assert_eq!((status, cookie), (200, true), "9 min 55 s old: still good");
 
     let (challenge, code) = sms_challenge(&app, "smsfresh").await;
-    execute(
-        &app,
+    app.execute(
         "UPDATE sign_in_challenges SET sms_sent_at = sms_sent_at - $1",
-        10 * 60_000,
+        &[10 * 60_000],
     )
     .await;
     let (status, _, cookie) = code_step(&app, &challenge, &code).await;
@@ -901,17 +887,15 @@ async fn v3_3_2_a_session_ends_twelve_hours_after_sign_in_whatever_its_use() {
     };
     assert_eq!(me().await, 200);
     // Moving the end 11 h 59 min closer keeps it open; 12 h ends it.
-    execute(
-        &app,
+    app.execute(
         "UPDATE sessions SET expires_at = expires_at - $1",
-        11 * 3_600_000 + 59 * 60_000,
+        &[11 * 3_600_000 + 59 * 60_000],
     )
     .await;
     assert_eq!(me().await, 200);
-    execute(
-        &app,
+    app.execute(
         "UPDATE sessions SET expires_at = expires_at - $1",
-        60_000,
+        &[60_000],
     )
     .await;
     assert_eq!(me().await, 401);
@@ -1101,10 +1085,9 @@ async fn v3_7_1_granting_rights_and_adding_ways_in_need_a_recent_sign_in() {
     };
     let audit_before = audit_total(&app, "").await;
     // Sixteen minutes after sign-in, each is refused and nothing changes.
-    execute(
-        &app,
+    app.execute(
         "UPDATE sessions SET created_at = created_at - $1",
-        16 * 60_000,
+        &[16 * 60_000],
     )
     .await;
     for (method, path, body) in sensitive.clone() {
@@ -1134,10 +1117,9 @@ async fn v3_7_1_granting_rights_and_adding_ways_in_need_a_recent_sign_in() {
     let (console, console_csrf) = app
         .console_sign_in(&format!("/users/{target}/rights"))
         .await;
-    execute(
-        &app,
+    app.execute(
         "UPDATE sessions SET created_at = created_at - $1",
-        16 * 60_000,
+        &[16 * 60_000],
     )
     .await;
     let page = console

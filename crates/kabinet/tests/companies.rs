@@ -1026,25 +1026,15 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     assert_eq!(search().await, (2, 2));
 
     // Writes that do not go through the server: another node, a script.
-    let outside = |statement: &'static str, id: i64| {
-        let app = &app;
-        async move {
-            let mut tx = app.services.store.begin().await.unwrap();
-            sqlx::query(statement)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            kabinet_store::commit(tx).await.unwrap();
-        }
-    };
-    outside(
+    let marble = id_of(&app.create_company(company("Мрамор")).await);
+    app.execute(
         "UPDATE companies SET search_text = 'кварцитовый карьер' WHERE id = $1",
-        id_of(&app.create_company(company("Мрамор")).await),
+        &[marble],
     )
     .await;
     assert_eq!(search().await, (3, 3), "a changed search text");
-    outside("DELETE FROM companies WHERE id = $1", ids[2]).await;
+    app.execute("DELETE FROM companies WHERE id = $1", &[ids[2]])
+        .await;
     assert_eq!(search().await, (2, 2), "a deleted row");
 }
 

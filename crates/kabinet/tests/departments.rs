@@ -484,32 +484,24 @@ async fn cached_rights_follow_changes_written_by_anyone() {
     assert_eq!(get("/api/v1/companies/1").await, 200);
     assert!(!app.services.auth_cache.is_empty());
 
-    write_directly(
-        &app,
+    app.execute(
         &format!("DELETE FROM user_extra_rights WHERE user_id = {id}"),
+        &[],
     )
     .await;
     assert_eq!(get("/api/v1/companies/1").await, 403, "revoked elsewhere");
-    write_directly(
-        &app,
+    app.execute(
         &format!(
             "INSERT INTO user_extra_rights (user_id, right_key) VALUES ({id}, 'companies.view')"
         ),
+        &[],
     )
     .await;
     assert_eq!(get("/api/v1/companies/1").await, 200, "granted elsewhere");
-    write_directly(
-        &app,
+    app.execute(
         &format!("UPDATE users SET status = 'blocked' WHERE id = {id}"),
+        &[],
     )
     .await;
     assert_eq!(get("/api/v1/companies/1").await, 401, "blocked elsewhere");
-}
-
-/// One statement in its own transaction, past the services, as another
-/// node or the command line would write.
-async fn write_directly(app: &TestApp, sql: &str) {
-    let mut tx = app.services.store.begin().await.unwrap();
-    sqlx::query(sql).execute(&mut *tx).await.unwrap();
-    tx.commit().await.unwrap();
 }

@@ -260,14 +260,8 @@ async fn inside_one_never_has_more_than_one_had_and_read_only_reads() {
     assert_eq!(status, 403);
 
     // Expired: the credential stops working on its own.
-    {
-        let mut tx = app.services.store.begin().await.unwrap();
-        sqlx::query("UPDATE act_as_grants SET expires_at = 0")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        kabinet_store::commit(tx).await.unwrap();
-    }
+    app.execute("UPDATE act_as_grants SET expires_at = 0", &[])
+        .await;
     let (status, _) = call(&app, &act, Method::GET, "/api/v1/me", None).await;
     assert_eq!(status, 401);
 }

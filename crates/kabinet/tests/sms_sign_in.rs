@@ -63,13 +63,11 @@ async fn code_from_outbox(app: &TestApp) -> String {
 
 /// Moves the last SMS of every pending sign-in `ms` into the past.
 async fn age_codes(app: &TestApp, ms: i64) {
-    let mut tx = app.services.store.begin().await.unwrap();
-    sqlx::query("UPDATE sign_in_challenges SET sms_sent_at = sms_sent_at - $1")
-        .bind(ms)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    kabinet_store::commit(tx).await.unwrap();
+    app.execute(
+        "UPDATE sign_in_challenges SET sms_sent_at = sms_sent_at - $1",
+        &[ms],
+    )
+    .await;
 }
 
 #[tokio::test]
