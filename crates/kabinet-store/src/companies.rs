@@ -1085,19 +1085,12 @@ struct MemoState {
 const MEMO_SEARCHES: usize = 4096;
 
 impl WordMatchMemo {
-    /// What the probe found for `words` at `epoch`, if remembered. An
-    /// epoch newer than the memo's forgets everything it holds.
+    /// What the probe found for `words` at `epoch`, if remembered.
     fn get(&self, epoch: i64, words: &[String]) -> Option<i64> {
         use std::sync::atomic::Ordering;
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if epoch > state.epoch {
-            state.epoch = epoch;
-            state.matches.clear();
-        }
-        let found = (epoch == state.epoch)
-            .then(|| state.matches.get(words).copied())
-            .flatten();
-        drop(state);
+        let found = self
+            .state_at(epoch)
+            .and_then(|state| state.matches.get(words).copied());
         match found {
             Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
             None => self.misses.fetch_add(1, Ordering::Relaxed),
@@ -1108,17 +1101,24 @@ impl WordMatchMemo {
     /// Remembers what the probe found for `words` at `epoch` (not when the
     /// memo has seen a newer epoch meanwhile).
     fn put(&self, epoch: i64, words: &[String], matches: i64) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if epoch > state.epoch {
-            state.epoch = epoch;
-            state.matches.clear();
-        }
-        if epoch == state.epoch {
+        if let Some(mut state) = self.state_at(epoch) {
             if state.matches.len() >= MEMO_SEARCHES {
                 state.matches.clear();
             }
             state.matches.insert(words.to_vec(), matches);
         }
+    }
+
+    /// The memo's state at `epoch`: an epoch newer than the memo's forgets
+    /// everything it holds; an older one (a reader whose snapshot began
+    /// before the last change) gets nothing.
+    fn state_at(&self, epoch: i64) -> Option<std::sync::MutexGuard<'_, MemoState>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if epoch > state.epoch {
+            state.epoch = epoch;
+            state.matches.clear();
+        }
+        (epoch == state.epoch).then_some(state)
     }
 
     /// Searches answered from the memo and searches that probed, since the
@@ -1422,23 +1422,6 @@ async fn list_matching(
             format!(" ORDER BY {column} {direction}, c.id {direction}")
         }
     };
-    // PostgreSQL, a search with at most 2,000 matches listed by id (digits
-    // with more than 300): `c.id + 0` keeps the planner from walking the
-    // primary key and testing each row until 50 match, which it prefers
-    // for its estimate of 1,700 matches. A phone fragment with 1,890
-    // matches walked 29,000 rows for 37 ms; the index's bitmap of the
-    // matches and a sort of their ids take 5 ms.
-    let inner_id = if joined_index(query, backend).is_some() {
-        "f.rowid"
-    } else if backend == Backend::Postgres && !query.words.is_empty() && matches <= RARE_MATCHES {
-        "(c.id + 0)"
-    } else {
-        "c.id"
-    };
-    let mut page = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM companies c WHERE c.id IN (SELECT c.id"
-    ));
-    push_from(&mut page, query, backend);
     // Words known to match more than 2,000 companies are tested on the
     // rows of the order's index, not looked up in the trigram index
     // (PostgreSQL; see `WordScan::Rows`).
@@ -1447,6 +1430,23 @@ async fn list_matching(
     } else {
         WordScan::Index
     };
+    // PostgreSQL, a search with at most 2,000 matches listed by id (digits
+    // with more than 300): `c.id + 0` keeps the planner from walking the
+    // primary key and testing each row until 50 match, which it prefers
+    // for its estimate of 1,700 matches. A phone fragment with 1,890
+    // matches walked 29,000 rows for 37 ms; the index's bitmap of the
+    // matches and a sort of their ids take 5 ms.
+    let inner_id = if joined_index(query, backend).is_some() {
+        "f.rowid"
+    } else if backend == Backend::Postgres && !query.words.is_empty() && scan == WordScan::Index {
+        "(c.id + 0)"
+    } else {
+        "c.id"
+    };
+    let mut page = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM companies c WHERE c.id IN (SELECT c.id"
+    ));
+    push_from(&mut page, query, backend);
     push_filters(&mut page, query, backend, scan);
     if let Some(after) = &query.after {
         push_after(&mut page, after, inner_id);

@@ -374,12 +374,13 @@ pub async fn resume_after_bulk(
         ] {
             sqlx::query(statement).execute(&mut *conn).await?;
         }
+        // The search epoch's per-row insert trigger (migration 18) was set
+        // aside with the others: it moves once for the whole load. On
+        // PostgreSQL its statement trigger moved it already.
+        sqlx::query("UPDATE auth_epoch SET search_value = search_value + 1 WHERE id = 1")
+            .execute(&mut *conn)
+            .await?;
     }
-    // The search epoch moves once for the whole load (migration 18; on
-    // SQLite its per-row insert trigger was set aside with the others).
-    sqlx::query("UPDATE auth_epoch SET search_value = search_value + 1 WHERE id = 1")
-        .execute(&mut *conn)
-        .await?;
     sqlx::query(
         "UPDATE companies SET children_count = (SELECT COUNT(*) FROM companies ch \
              WHERE ch.parent_id = companies.id AND ch.deleted_at IS NULL) \
