@@ -471,9 +471,11 @@ pub async fn companies_get(
     ctx: ApiCtx,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
+    // A read-only request: the card may come from memory at the company
+    // epoch read with the token.
     let record = state
         .services
-        .company_get(&ctx.actor, id)
+        .company_card(&ctx.actor, id)
         .await
         .map_err(service_error(ctx.lang))?;
     Ok(company_response(StatusCode::OK, &record))

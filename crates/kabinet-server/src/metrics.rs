@@ -78,6 +78,11 @@ pub async fn metrics(State(state): State<AppState>, _ctx: crate::extract::ApiCtx
     text.push_str(&format!(
         "kabinet_search_probes_total{{memo=\"hit\"}} {hits}\nkabinet_search_probes_total{{memo=\"miss\"}} {misses}\n"
     ));
+    let (hits, misses) = state.services.store.company_cards().counts();
+    text.push_str("# HELP kabinet_company_cards_total Company cards read by token answered from memory (hit) or read from the database (miss).\n# TYPE kabinet_company_cards_total counter\n");
+    text.push_str(&format!(
+        "kabinet_company_cards_total{{memo=\"hit\"}} {hits}\nkabinet_company_cards_total{{memo=\"miss\"}} {misses}\n"
+    ));
     if let Ok(pending) = state.services.outbox_pending().await {
         text.push_str("# HELP kabinet_outbox_pending Outbox events not yet delivered.\n# TYPE kabinet_outbox_pending gauge\n");
         text.push_str(&format!("kabinet_outbox_pending {pending}\n"));

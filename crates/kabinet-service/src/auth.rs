@@ -1075,6 +1075,7 @@ impl Services {
             acting: None,
             must_change_password: user.card.must_change_password,
             signed_in_at: None,
+            read_epochs: None,
         };
         Ok((actor, resolved))
     }
@@ -1166,10 +1167,14 @@ impl Services {
         }
         .ok_or(ServiceError::Unauthenticated)?;
         let (token_id, last_used_at) = (live.id, live.last_used_at);
-        let (actor, resolved) = self
+        let (mut actor, resolved) = self
             .actor_at_epoch(None, live.user_id, live.auth_epoch, origin)
             .await?;
         check_address(&resolved.user, origin)?;
+        actor.read_epochs = Some(crate::ReadEpochs {
+            search: live.search_epoch,
+            company: live.company_epoch,
+        });
         // Recording use at most once a minute keeps reads from turning into
         // writes (a write per request would queue every API call behind the
         // single SQLite writer).

@@ -19,6 +19,7 @@ use kabinet_store::{
 use crate::audit::record;
 use crate::auth::random_secret;
 use crate::{now_ms, Actor, ServiceError, Services};
+use std::sync::Arc;
 
 fn snapshot(record: &CompanyRecord) -> serde_json::Value {
     serde_json::to_value(CompanyDto::from(record)).unwrap_or(serde_json::Value::Null)
@@ -129,9 +130,12 @@ pub(crate) async fn company_in_scope(
 }
 
 /// The company if the actor sees it, else NotFound.
-fn seen(actor: &Actor, record: Option<CompanyRecord>) -> Result<CompanyRecord, ServiceError> {
+fn seen<R: std::borrow::Borrow<CompanyRecord>>(
+    actor: &Actor,
+    record: Option<R>,
+) -> Result<R, ServiceError> {
     match record {
-        Some(record) if actor.sees(&record.path) => Ok(record),
+        Some(record) if actor.sees(&record.borrow().path) => Ok(record),
         _ => Err(ServiceError::NotFound),
     }
 }
@@ -187,6 +191,40 @@ impl Services {
         company_in_scope(&mut conn, actor, id).await
     }
 
+    /// [`Services::company_get`] for a request that writes nothing: where
+    /// the actor carries the company epoch read with its token
+    /// ([`Actor::read_epochs`]), a card read at that epoch is answered from
+    /// memory (migration 20 moves the epoch on every change to any company,
+    /// so the next request after a change reads it again). Whether the actor
+    /// sees the card is decided on every request, from the actor.
+    pub async fn company_card(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<Arc<CompanyRecord>, ServiceError> {
+        let Some(epoch) = actor.read_epochs.map(|e| e.company) else {
+            return Ok(Arc::new(self.company_get(actor, id).await?));
+        };
+        actor.require(Function::CompaniesView)?;
+        let cards = self.store.company_cards();
+        let card = match cards.get(epoch, &id) {
+            Some(card) => card,
+            None => {
+                let read = match self.store.point_read(|conn| companies::get_now(conn, id)) {
+                    Some(read) => read?,
+                    None => companies::get(&mut *self.store.reader().await?, id).await?,
+                };
+                let Some(record) = read else {
+                    return Err(ServiceError::NotFound);
+                };
+                let card = Arc::new(record);
+                cards.put(epoch, id, Arc::clone(&card));
+                card
+            }
+        };
+        seen(actor, Some(card))
+    }
+
     /// Lists companies in the actor's scope; `query.scope_path` is set here.
     pub async fn company_list(
         &self,
@@ -198,7 +236,8 @@ impl Services {
         query.scope_group = actor.group_company_id;
         query.limit = query.limit.clamp(1, 500);
         query.offset = query.offset.max(0);
-        Ok(companies::list_read(&self.store, &query).await?)
+        let search_epoch = actor.read_epochs.map(|e| e.search);
+        Ok(companies::list_read(&self.store, &query, search_epoch).await?)
     }
 
     /// Regions and macroregions in use, for filters.

@@ -265,7 +265,7 @@ impl Services {
         query.limit = query.limit.clamp(1, 500);
         query.offset = query.offset.max(0);
         drop(conn);
-        Ok(companies::list_read(&self.store, &query).await?)
+        Ok(companies::list_read(&self.store, &query, None).await?)
     }
 
     /// Regions and macroregions of a group company's linked clients, for

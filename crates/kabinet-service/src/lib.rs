@@ -99,6 +99,19 @@ pub struct Actor {
     /// line: none). Changes that widen rights or add a way to sign in need
     /// a recent sign-in (ASVS 3.7.1): see [`Actor::require_recent_sign_in`].
     pub signed_in_at: Option<i64>,
+    /// For a request by API token: the search and company epochs, read with
+    /// the token before anything else. The reads of a request that writes
+    /// nothing ([`Services::company_card`], [`Services::company_list`]) check
+    /// what the server remembers against them instead of reading them again;
+    /// a request that writes companies must not use them after its write.
+    pub read_epochs: Option<ReadEpochs>,
+}
+
+/// The epochs of [`Actor::read_epochs`] (migrations 18 and 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadEpochs {
+    pub search: i64,
+    pub company: i64,
 }
 
 /// How recent a session's sign-in must be for a change that grants rights,

@@ -1054,82 +1054,35 @@ async fn word_matches(
 /// What the probe ([`word_matches`]) found for a search's words, remembered
 /// with the search epoch it was read at (migration 18: triggers move the
 /// epoch on every insert, delete and change of a company's search text, in
-/// the same transaction). A search reads the epoch (one row), and counts
-/// again only when it moved or the words are new.
+/// the same transaction; [`crate::epoch_memo`] says why that is safe). A
+/// search reads the epoch (one row, or none where the request read it with
+/// its token), and counts again only when it moved or the words are new.
 ///
 /// The probe is a search's dearest statement on PostgreSQL: proving that a
 /// common fragment matches more than 2,000 companies builds pg_trgm's bitmap
 /// of every candidate and tests 2,001 rows, 10–15 ms at a million companies
 /// (BENCHMARKS.md), where the page itself, in the order added, takes under
 /// a millisecond.
-///
-/// The epoch is read before the probe: a change committed between the two
-/// is then seen by the probe but not by the epoch, and the next search,
-/// reading the newer epoch, counts again. A change that commits later moves
-/// the epoch past the one remembered.
-#[derive(Debug, Default)]
-pub struct WordMatchMemo {
-    state: std::sync::Mutex<MemoState>,
-    hits: std::sync::atomic::AtomicU64,
-    misses: std::sync::atomic::AtomicU64,
-}
-
-#[derive(Debug, Default)]
-struct MemoState {
-    epoch: i64,
-    matches: std::collections::HashMap<Vec<String>, i64>,
-}
+pub type WordMatchMemo = crate::epoch_memo::EpochMemo<Vec<String>, i64>;
 
 /// At most this many searches are remembered; past it the memo starts
 /// again (a search's words are tens of bytes: a few hundred kilobytes).
-const MEMO_SEARCHES: usize = 4096;
+pub const MEMO_SEARCHES: usize = 4096;
 
-impl WordMatchMemo {
-    /// What the probe found for `words` at `epoch`, if remembered.
-    fn get(&self, epoch: i64, words: &[String]) -> Option<i64> {
-        use std::sync::atomic::Ordering;
-        let found = self
-            .state_at(epoch)
-            .and_then(|state| state.matches.get(words).copied());
-        match found {
-            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
-            None => self.misses.fetch_add(1, Ordering::Relaxed),
-        };
-        found
-    }
+/// Company cards read by id, remembered with the company epoch (migration
+/// 20: triggers move it on every insert, update and delete of a company) for
+/// read-only requests that read the epoch with their token.
+pub type CompanyCards = crate::epoch_memo::EpochMemo<i64, std::sync::Arc<CompanyRecord>>;
 
-    /// Remembers what the probe found for `words` at `epoch` (not when the
-    /// memo has seen a newer epoch meanwhile).
-    fn put(&self, epoch: i64, words: &[String], matches: i64) {
-        if let Some(mut state) = self.state_at(epoch) {
-            if state.matches.len() >= MEMO_SEARCHES {
-                state.matches.clear();
-            }
-            state.matches.insert(words.to_vec(), matches);
-        }
-    }
+/// At most this many cards are remembered (a card is about a kilobyte).
+pub const MEMO_CARDS: usize = 16_384;
 
-    /// The memo's state at `epoch`: an epoch newer than the memo's forgets
-    /// everything it holds; an older one (a reader whose snapshot began
-    /// before the last change) gets nothing.
-    fn state_at(&self, epoch: i64) -> Option<std::sync::MutexGuard<'_, MemoState>> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if epoch > state.epoch {
-            state.epoch = epoch;
-            state.matches.clear();
-        }
-        (epoch == state.epoch).then_some(state)
-    }
-
-    /// Searches answered from the memo and searches that probed, since the
-    /// server started.
-    pub fn counts(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering;
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
-    }
+/// The memo a list may use, and the search epoch when the request read it
+/// already (with its token, before anything else).
+#[derive(Debug, Clone, Copy)]
+struct SearchMemo<'a> {
+    memo: &'a WordMatchMemo,
+    known_epoch: Option<i64>,
 }
 
 /// The search epoch (migration 18).
@@ -1146,17 +1099,20 @@ async fn word_matches_memo(
     conn: &mut Reader<'_>,
     backend: Backend,
     words: &[String],
-    memo: Option<&WordMatchMemo>,
+    memo: Option<SearchMemo<'_>>,
 ) -> Result<i64, StoreError> {
-    let Some(memo) = memo else {
+    let Some(SearchMemo { memo, known_epoch }) = memo else {
         return word_matches(conn, backend, words).await;
     };
-    let epoch = search_epoch(&mut *conn).await?;
+    let epoch = match known_epoch {
+        Some(epoch) => epoch,
+        None => search_epoch(&mut *conn).await?,
+    };
     if let Some(matches) = memo.get(epoch, words) {
         return Ok(matches);
     }
     let matches = word_matches(conn, backend, words).await?;
-    memo.put(epoch, words, matches);
+    memo.put(epoch, words.to_vec(), matches);
     Ok(matches)
 }
 
@@ -1173,10 +1129,15 @@ pub async fn list(
 }
 
 /// [`list`] where it costs least: on a SQLite file through
-/// [`crate::Store::blocking_read`], else on a connection of the pool.
+/// [`crate::Store::blocking_read`], else on a connection of the pool. A
+/// search's probe is remembered in the store's [`WordMatchMemo`];
+/// `search_epoch` is the search epoch where the request has read it
+/// already, before anything else (else the list reads it). A request that
+/// wrote companies must not pass one read before its write.
 pub async fn list_read(
     store: &crate::Store,
     query: &CompanyQuery,
+    search_epoch: Option<i64>,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let backend = store.backend();
     let owned = query.clone();
@@ -1191,7 +1152,10 @@ pub async fn list_read(
                 &mut Reader::Now(conn),
                 backend,
                 &owned,
-                Some(&blocking_memo),
+                Some(SearchMemo {
+                    memo: &blocking_memo,
+                    known_epoch: search_epoch,
+                }),
             ));
             conn.execute_batch("ROLLBACK")?;
             listed
@@ -1201,7 +1165,11 @@ pub async fn list_read(
         Some(result) => result,
         None => {
             let mut conn = store.reader().await?;
-            list_in(&mut Reader::Pool(&mut conn), backend, query, Some(&memo)).await
+            let memo = SearchMemo {
+                memo: &memo,
+                known_epoch: search_epoch,
+            };
+            list_in(&mut Reader::Pool(&mut conn), backend, query, Some(memo)).await
         }
     }
 }
@@ -1210,7 +1178,7 @@ async fn list_in(
     conn: &mut Reader<'_>,
     backend: Backend,
     query: &CompanyQuery,
-    memo: Option<&WordMatchMemo>,
+    memo: Option<SearchMemo<'_>>,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let words_only = CompanyQuery {
         id: None,
@@ -1363,7 +1331,7 @@ async fn list_matching(
     conn: &mut Reader<'_>,
     backend: Backend,
     query: &CompanyQuery,
-    memo: Option<&WordMatchMemo>,
+    memo: Option<SearchMemo<'_>>,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let matches = if query.words.is_empty() {
         0
@@ -1766,14 +1734,21 @@ mod tests {
                 .expect("a SQLite file has point reads")
                 .unwrap();
             assert_eq!(blocking, pooled, "{query:?}");
-            assert_eq!(list_read(&store, query).await.unwrap(), pooled, "{query:?}");
+            assert_eq!(
+                list_read(&store, query, None).await.unwrap(),
+                pooled,
+                "{query:?}"
+            );
         }
         // The searches above found something: the comparison is not of
         // empty pages only.
-        let found = list_read(&store, &queries[1]).await.unwrap();
+        let found = list_read(&store, &queries[1], None).await.unwrap();
         assert_eq!(found.0.len(), 7);
         assert!(found.0.iter().all(|c| c.fields.name_sort.contains("ром")));
-        assert_eq!(list_read(&store, &queries[4]).await.unwrap().1.count, 1);
+        assert_eq!(
+            list_read(&store, &queries[4], None).await.unwrap().1.count,
+            1
+        );
 
         // A search's total is counted from the word index, less the deleted
         // companies and the exact hit put first: it must be the number of
@@ -1798,7 +1773,7 @@ mod tests {
                 limit: 500,
                 ..base.clone()
             };
-            let (items, total) = list_read(&store, &query).await.unwrap();
+            let (items, total) = list_read(&store, &query, None).await.unwrap();
             assert!(items.len() > 1, "{query:?}");
             assert!(total.exact);
             assert_eq!(total.count, items.len() as i64, "{query:?}");

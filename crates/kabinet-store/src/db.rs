@@ -94,8 +94,26 @@ pub struct Store {
     write: AnyPool,
     /// SQLite on a file: connections for [`Store::point_read`].
     point: Option<Arc<PointReads>>,
+    memos: Memos,
+}
+
+/// What the store remembers between requests ([`crate::epoch_memo`]).
+#[derive(Clone, Debug)]
+struct Memos {
     /// What company searches' probes found, by search epoch.
     word_matches: Arc<crate::companies::WordMatchMemo>,
+    /// Company cards, by company epoch.
+    cards: Arc<crate::companies::CompanyCards>,
+}
+
+impl Default for Memos {
+    fn default() -> Self {
+        use crate::companies::{CompanyCards, WordMatchMemo, MEMO_CARDS, MEMO_SEARCHES};
+        Self {
+            word_matches: Arc::new(WordMatchMemo::new(MEMO_SEARCHES)),
+            cards: Arc::new(CompanyCards::new(MEMO_CARDS)),
+        }
+    }
 }
 
 /// Read-only SQLite connections used on the caller's own thread for reads
@@ -216,7 +234,7 @@ impl Store {
                     read,
                     write,
                     point,
-                    word_matches: Arc::default(),
+                    memos: Memos::default(),
                 })
             }
             Backend::Postgres => {
@@ -252,7 +270,7 @@ impl Store {
                     read: pool.clone(),
                     write: pool,
                     point: None,
-                    word_matches: Arc::default(),
+                    memos: Memos::default(),
                 })
             }
         }
@@ -265,7 +283,13 @@ impl Store {
     /// What company searches' probes found, remembered by search epoch
     /// ([`crate::companies::WordMatchMemo`]); shared by the store's clones.
     pub fn word_match_memo(&self) -> Arc<crate::companies::WordMatchMemo> {
-        Arc::clone(&self.word_matches)
+        Arc::clone(&self.memos.word_matches)
+    }
+
+    /// Company cards remembered by company epoch
+    /// ([`crate::companies::CompanyCards`]); shared by the store's clones.
+    pub fn company_cards(&self) -> Arc<crate::companies::CompanyCards> {
+        Arc::clone(&self.memos.cards)
     }
 
     /// Runs `read` on a read-only SQLite connection on this thread, without

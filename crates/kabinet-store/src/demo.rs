@@ -260,13 +260,15 @@ pub async fn settle(conn: &mut AnyConnection, backend: Backend) -> Result<(), St
 }
 
 /// The insert triggers a bulk load on SQLite sets aside: per-row upkeep of
-/// the trigram and digit indexes, and the parent's child count. Their work is redone once at
+/// the trigram and digit indexes, the parent's child count and the
+/// search and company epochs. Their work is redone once at
 /// the end.
-const BULK_SUSPENDED_TRIGGERS: [&str; 5] = [
+const BULK_SUSPENDED_TRIGGERS: [&str; 6] = [
     "companies_fts_insert",
     "companies_digits_insert",
     "companies_children_insert",
     "companies_search_epoch_insert",
+    "companies_company_epoch_insert",
     "users_fts_insert",
 ];
 
@@ -374,12 +376,16 @@ pub async fn resume_after_bulk(
         ] {
             sqlx::query(statement).execute(&mut *conn).await?;
         }
-        // The search epoch's per-row insert trigger (migration 18) was set
-        // aside with the others: it moves once for the whole load. On
-        // PostgreSQL its statement trigger moved it already.
-        sqlx::query("UPDATE auth_epoch SET search_value = search_value + 1 WHERE id = 1")
-            .execute(&mut *conn)
-            .await?;
+        // The search and company epochs' per-row insert triggers
+        // (migrations 18 and 20) were set aside with the others: they move
+        // once for the whole load. On PostgreSQL their statement triggers
+        // moved them already.
+        sqlx::query(
+            "UPDATE auth_epoch SET search_value = search_value + 1, \
+             company_value = company_value + 1 WHERE id = 1",
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     sqlx::query(
         "UPDATE companies SET children_count = (SELECT COUNT(*) FROM companies ch \

@@ -10,6 +10,7 @@ pub mod companies;
 mod db;
 pub mod demo;
 pub mod departments;
+pub mod epoch_memo;
 pub mod group_links;
 pub mod migrate;
 pub mod outbox;

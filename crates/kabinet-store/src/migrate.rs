@@ -153,6 +153,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0019_search_walk.sql"),
         data: None,
     },
+    Migration {
+        version: 20,
+        name: "company_epoch",
+        sqlite: include_str!("../migrations/sqlite/0020_company_epoch.sql"),
+        postgres: include_str!("../migrations/postgres/0020_company_epoch.sql"),
+        data: None,
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -166,6 +166,11 @@ pub struct LiveToken {
     /// The authorisation epoch, read in the same statement (one round trip
     /// per API request instead of two).
     pub auth_epoch: i64,
+    /// The search and company epochs (migrations 18 and 20), read in the
+    /// same statement: a read-only request checks what the server remembers
+    /// of searches and cards against them without a statement of its own.
+    pub search_epoch: i64,
+    pub company_epoch: i64,
 }
 
 /// A live token by the hash of its secret, with the authorisation epoch.
@@ -187,7 +192,14 @@ pub fn token_by_hash_now(
     token_hash: &str,
 ) -> Result<Option<LiveToken>, StoreError> {
     use rusqlite::OptionalExtension;
-    const NAMES: [&str; 4] = ["id", "user_id", "last_used_at", "auth_epoch"];
+    const NAMES: [&str; 6] = [
+        "id",
+        "user_id",
+        "last_used_at",
+        "auth_epoch",
+        "search_epoch",
+        "company_epoch",
+    ];
     let mut statement = conn.prepare_cached(TOKEN_BY_HASH)?;
     statement
         .query_row([token_hash], |row| {
@@ -197,8 +209,9 @@ pub fn token_by_hash_now(
         .transpose()
 }
 
-/// A live token and the authorisation epoch, read in one statement.
-const TOKEN_BY_HASH: &str = "SELECT t.id, t.user_id, t.last_used_at, e.value AS auth_epoch \
+/// A live token and the epochs, read in one statement.
+const TOKEN_BY_HASH: &str = "SELECT t.id, t.user_id, t.last_used_at, e.value AS auth_epoch, \
+     e.search_value AS search_epoch, e.company_value AS company_epoch \
      FROM api_tokens t CROSS JOIN auth_epoch e \
      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND e.id = 1";
 
@@ -211,6 +224,8 @@ where
         user_id: col(row, "user_id")?,
         last_used_at: col(row, "last_used_at")?,
         auth_epoch: col(row, "auth_epoch")?,
+        search_epoch: col(row, "search_epoch")?,
+        company_epoch: col(row, "company_epoch")?,
     })
 }
 

@@ -1038,6 +1038,107 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     assert_eq!(search().await, (2, 2), "a deleted row");
 }
 
+/// A company card read by token is answered from memory while no company
+/// changes (the company epoch, migration 20) and read again after any
+/// change to any company: an edit, a child placed under it (its child
+/// count), a soft delete, and statements of anyone else on the database
+/// (another node, a script). Each answer is the card as it is now.
+#[tokio::test]
+async fn a_card_read_by_token_is_remembered_until_a_company_changes() {
+    let app = TestApp::spawn().await;
+    let mut reseller = company("Кварц Реселлер");
+    reseller["is_reseller"] = json!(true);
+    let id = id_of(&app.create_company(reseller).await);
+    let other = id_of(&app.create_company(company("Гранит")).await);
+    let path = format!("/api/v1/companies/{id}");
+    let cards = app.services.store.company_cards();
+    let step = |before: (u64, u64)| {
+        let now = cards.counts();
+        (now.0 - before.0, now.1 - before.1)
+    };
+    let card = || async {
+        let reply = app.get(&path).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply
+    };
+
+    let before = cards.counts();
+    let first = card().await;
+    let again = card().await;
+    assert_eq!(step(before), (1, 1), "read once, then remembered");
+    assert_eq!(first.body, again.body);
+    assert_eq!(first.header("etag"), again.header("etag"));
+    // Operators see the counts on /metrics.
+    let metrics = app.get("/metrics").await;
+    let (hits, misses) = cards.counts();
+    assert!(
+        metrics.text.contains(&format!(
+            "kabinet_company_cards_total{{memo=\"hit\"}} {hits}\n"
+        )) && metrics.text.contains(&format!(
+            "kabinet_company_cards_total{{memo=\"miss\"}} {misses}\n"
+        )),
+        "{}",
+        metrics.text
+    );
+
+    // An edit through the API: the next read has it, and its new ETag.
+    let edit = app
+        .patch(
+            &path,
+            first.header("etag"),
+            &json!({"region": "Новосибирская область"}),
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+    let before = cards.counts();
+    let edited = card().await;
+    assert_eq!(step(before), (0, 1), "an edit moves the epoch");
+    assert_eq!(edited.body["region"], "Новосибирская область");
+    assert_eq!(edited.header("etag"), edit.header("etag"));
+    assert_ne!(edited.header("etag"), first.header("etag"));
+
+    // An edit of another company forgets this card too (one epoch for all).
+    let other_path = format!("/api/v1/companies/{other}");
+    let other_card = app.get(&other_path).await;
+    let edit = app
+        .patch(
+            &other_path,
+            other_card.header("etag"),
+            &json!({"region": "Томская область"}),
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+    let before = cards.counts();
+    assert_eq!(card().await.body, edited.body);
+    assert_eq!(step(before), (0, 1));
+
+    // A child placed under it changes its child count.
+    assert_eq!(card().await.body["children_count"], 0);
+    let mut child = company("Кварц Дочерний");
+    child["parent_id"] = json!(id);
+    app.create_company(child).await;
+    assert_eq!(card().await.body["children_count"], 1);
+
+    // A soft delete of the company (with its child) shows on its card.
+    let deleted = app.delete(&format!("{path}?cascade=true")).await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+    let gone = card().await;
+    assert!(!gone.body["deleted_at"].is_null(), "{}", gone.text);
+
+    // Writes that do not go through the server.
+    app.execute("UPDATE companies SET name = 'Переименован скриптом', deleted_at = NULL, deletion_id = NULL WHERE id = $1", &[id])
+        .await;
+    let renamed = card().await;
+    assert_eq!(renamed.body["name"], "Переименован скриптом");
+    assert!(renamed.body["deleted_at"].is_null());
+    assert_eq!(card().await.body["name"], "Переименован скриптом");
+    app.execute("DELETE FROM companies WHERE parent_id = $1", &[id])
+        .await;
+    app.execute("DELETE FROM companies WHERE id = $1", &[id])
+        .await;
+    assert_eq!(app.get(&path).await.status, 404, "a deleted row");
+}
+
 /// The walk of a common search on PostgreSQL tests digits with `strpos` on
 /// the search text where the index tests the phrase of their four-digit
 /// grams (`db::WordScan::Rows`): both must find the same companies. Checked

@@ -61,6 +61,14 @@ async fn a_client_sees_only_its_own_subtree() {
     assert_eq!(names, vec!["Affiliate of A", "Reseller A"]);
     assert_eq!(body["total"], 2);
 
+    // The admin's reads leave these cards in the server's memory (the
+    // company epoch, migration 20); a remembered card is still shown only
+    // to whoever sees it.
+    for hidden in [other["id"].as_i64().unwrap(), 1] {
+        let reply = app.get(&format!("/api/v1/companies/{hidden}")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let (remembered, _) = app.services.store.company_cards().counts();
     for hidden in [other["id"].as_i64().unwrap(), 1] {
         let reply = app
             .with_token(&token, Method::GET, &format!("/api/v1/companies/{hidden}"))
@@ -83,6 +91,11 @@ async fn a_client_sees_only_its_own_subtree() {
             .unwrap();
         assert_eq!(reply.status(), 404);
     }
+    assert_eq!(
+        app.services.store.company_cards().counts().0,
+        remembered + 2,
+        "the hidden cards were answered from memory, and refused"
+    );
     let search = app
         .with_token(&token, Method::GET, "/api/v1/companies?q=other")
         .send()

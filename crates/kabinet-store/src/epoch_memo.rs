@@ -1,0 +1,147 @@
+//! What the server remembers of the database between requests, valid while
+//! an epoch stands still.
+//!
+//! An epoch is a counter in the database that triggers move on, in the same
+//! transaction, whenever what is remembered may have changed (the search
+//! epoch of migration 18, the company epoch of migration 20). A reader reads
+//! the epoch first, then the data, and remembers the data under the epoch it
+//! read: a change committed between the two is then in the data but not in
+//! the epoch, and the next reader, reading the newer epoch, reads again. A
+//! change committed later moves the epoch past the one remembered. So a
+//! change applies to the next request, whoever made it (this server,
+//! another node, the command line, plain SQL).
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Values by key, all read at one epoch.
+#[derive(Debug)]
+pub struct EpochMemo<K, V> {
+    state: Mutex<State<K, V>>,
+    /// More entries than this and the memo starts again: a bound on
+    /// memory, not a policy.
+    capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+#[derive(Debug)]
+struct State<K, V> {
+    epoch: i64,
+    values: HashMap<K, V>,
+}
+
+impl<K, V> State<K, V> {
+    /// Moves to `epoch` when it is newer, forgetting everything held (an
+    /// older epoch, a reader that read it before the last change, then
+    /// neither reads nor writes). What is forgotten is handed back to be
+    /// dropped after the lock is let go: freeing thousands of cards takes
+    /// milliseconds that other requests would otherwise wait for.
+    fn advance(&mut self, epoch: i64) -> Option<HashMap<K, V>> {
+        (epoch > self.epoch).then(|| {
+            self.epoch = epoch;
+            std::mem::take(&mut self.values)
+        })
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> EpochMemo<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                epoch: 0,
+                values: HashMap::new(),
+            }),
+            capacity,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The value of `key` read at `epoch`, if remembered (counted as a hit
+    /// or a miss).
+    pub fn get<Q>(&self, epoch: i64, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        let (found, forgotten) = {
+            let mut state = self.lock();
+            let forgotten = state.advance(epoch);
+            let found = (state.epoch == epoch)
+                .then(|| state.values.get(key).cloned())
+                .flatten();
+            (found, forgotten)
+        };
+        drop(forgotten);
+        match found {
+            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
+            None => self.misses.fetch_add(1, Ordering::Relaxed),
+        };
+        found
+    }
+
+    /// Remembers `value`, read after `epoch` was (not when the memo has
+    /// seen a newer epoch meanwhile).
+    pub fn put(&self, epoch: i64, key: K, value: V) {
+        let forgotten = {
+            let mut state = self.lock();
+            let mut forgotten = state.advance(epoch);
+            if state.epoch == epoch {
+                if state.values.len() >= self.capacity {
+                    forgotten = Some(std::mem::take(&mut state.values));
+                }
+                state.values.insert(key, value);
+            }
+            forgotten
+        };
+        drop(forgotten);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<K, V>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads answered from the memo and reads that went to the database,
+    /// since the server started.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_epoch_forgets_and_an_older_one_neither_reads_nor_writes() {
+        let memo: EpochMemo<i64, &str> = EpochMemo::new(2);
+        memo.put(1, 7, "seven");
+        assert_eq!(memo.get(1, &7), Some("seven"));
+        // A reader that read an older epoch gets nothing and leaves nothing.
+        assert_eq!(memo.get(0, &7), None);
+        memo.put(0, 8, "stale");
+        assert_eq!(memo.get(1, &8), None);
+        // A newer epoch forgets what was read before it.
+        assert_eq!(memo.get(2, &7), None);
+        memo.put(1, 7, "late");
+        assert_eq!(memo.get(2, &7), None);
+        assert_eq!(memo.counts(), (1, 4));
+    }
+
+    #[test]
+    fn past_its_capacity_it_starts_again() {
+        let memo: EpochMemo<i64, i64> = EpochMemo::new(2);
+        memo.put(1, 1, 10);
+        memo.put(1, 2, 20);
+        memo.put(1, 3, 30);
+        assert_eq!(memo.get(1, &1), None);
+        assert_eq!(memo.get(1, &3), Some(30));
+    }
+}
