@@ -273,6 +273,10 @@ def prepare(args):
     # 4. Company cards by random ids, as admin.
     ids = [rng.randint(id_min, id_max) for _ in range(5000)]
     write("card.txt", [f"/api/v1/companies/{i}" for i in ids])
+    # ... and over 200,000 ids, more than the server remembers (16,384
+    # cards): most of these are read from the database.
+    write("card_spread.txt",
+          [f"/api/v1/companies/{rng.randint(id_min, id_max)}" for _ in range(200_000)])
     write("bare.txt", [f"/card/{i}" for i in ids])
     for company_id in ids[:5]:
         headers, body = expect(base, f"/api/v1/companies/{company_id}", admin, "card")
@@ -437,7 +441,8 @@ SCENARIOS = [
     ("list", "3. region + sort by name, first page of 50", True),
     ("deep", "3. region + sort by name, deep page (`offset`)", True),
     ("deep_cursor", "3. the same deep page by keyset (`after`)", True),
-    ("card", "4. company card GET, admin token", True),
+    ("card", "4. company card GET, admin token (5,000 ids, read again)", True),
+    ("card_spread", "4. company card GET, admin token, 200,000 ids (mostly not remembered)", True),
     ("subtree", "4. company card GET, benchsubtree token", True),
     ("patch", "5. company PATCH with If-Match", True),
     ("storm_signin", "6. sign-in storm: POST /auth/login (16 conns)", False),
