@@ -73,16 +73,29 @@ pub async fn metrics(State(state): State<AppState>, _ctx: crate::extract::ApiCtx
     let ready = state.services.store.ping().await.is_ok();
     text.push_str("# HELP kabinet_database_up Whether the database answers.\n# TYPE kabinet_database_up gauge\n");
     text.push_str(&format!("kabinet_database_up {}\n", u8::from(ready)));
-    let (hits, misses) = state.services.store.word_match_memo().counts();
-    text.push_str("# HELP kabinet_search_probes_total Company searches whose match count was remembered (hit) or counted (miss).\n# TYPE kabinet_search_probes_total counter\n");
-    text.push_str(&format!(
-        "kabinet_search_probes_total{{memo=\"hit\"}} {hits}\nkabinet_search_probes_total{{memo=\"miss\"}} {misses}\n"
-    ));
-    let (hits, misses) = state.services.store.company_cards().counts();
-    text.push_str("# HELP kabinet_company_cards_total Company cards read by token answered from memory (hit) or read from the database (miss).\n# TYPE kabinet_company_cards_total counter\n");
-    text.push_str(&format!(
-        "kabinet_company_cards_total{{memo=\"hit\"}} {hits}\nkabinet_company_cards_total{{memo=\"miss\"}} {misses}\n"
-    ));
+    let store = &state.services.store;
+    for (name, help, (hits, misses)) in [
+        (
+            "kabinet_search_probes_total",
+            "Company searches whose match count was remembered (hit) or counted (miss).",
+            store.word_match_memo().counts(),
+        ),
+        (
+            "kabinet_list_totals_total",
+            "Company lists by token whose totals were remembered (hit) or counted (miss).",
+            store.list_totals().counts(),
+        ),
+        (
+            "kabinet_company_cards_total",
+            "Company cards read by token answered from memory (hit) or read from the database (miss).",
+            store.company_cards().counts(),
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n\
+             {name}{{memo=\"hit\"}} {hits}\n{name}{{memo=\"miss\"}} {misses}\n"
+        ));
+    }
     if let Ok(pending) = state.services.outbox_pending().await {
         text.push_str("# HELP kabinet_outbox_pending Outbox events not yet delivered.\n# TYPE kabinet_outbox_pending gauge\n");
         text.push_str(&format!("kabinet_outbox_pending {pending}\n"));

@@ -236,8 +236,7 @@ impl Services {
         query.scope_group = actor.group_company_id;
         query.limit = query.limit.clamp(1, 500);
         query.offset = query.offset.max(0);
-        let search_epoch = actor.read_epochs.map(|e| e.search);
-        Ok(companies::list_read(&self.store, &query, search_epoch).await?)
+        Ok(companies::list_read(&self.store, &query, actor.read_epochs).await?)
     }
 
     /// Regions and macroregions in use, for filters.

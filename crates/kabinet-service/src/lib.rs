@@ -107,12 +107,7 @@ pub struct Actor {
     pub read_epochs: Option<ReadEpochs>,
 }
 
-/// The epochs of [`Actor::read_epochs`] (migrations 18 and 20).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadEpochs {
-    pub search: i64,
-    pub company: i64,
-}
+pub use kabinet_store::epoch_memo::ReadEpochs;
 
 /// How recent a session's sign-in must be for a change that grants rights,
 /// adds a way to sign in or makes a credential (ASVS 3.7.1). An older

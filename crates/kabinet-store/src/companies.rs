@@ -564,7 +564,7 @@ pub async fn purge_deleted_before(
 }
 
 /// Whether deleted rows are hidden, shown with live ones, or shown alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DeletedFilter {
     #[default]
     Hide,
@@ -572,7 +572,7 @@ pub enum DeletedFilter {
     Only,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CompanySort {
     Id,
     #[default]
@@ -687,7 +687,7 @@ impl CompanySort {
 /// It names the order it was made in (`order`, `descending`): a common
 /// search is listed in the order the companies were added (`id`) unless a
 /// sort was chosen, and its next page must be too.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct After {
     pub order: CompanySort,
     pub descending: bool,
@@ -806,7 +806,7 @@ fn push_after(sql: &mut Sql, after: &After, id: &str) {
 }
 
 /// A page of the company list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct CompanyQuery {
     /// Only companies whose path starts with this (the actor's scope).
     pub scope_path: String,
@@ -1051,6 +1051,8 @@ async fn word_matches(
     conn.number(&sql).await
 }
 
+pub use crate::epoch_memo::ReadEpochs;
+
 /// What the probe ([`word_matches`]) found for a search's words, remembered
 /// with the search epoch it was read at (migration 18: triggers move the
 /// epoch on every insert, delete and change of a company's search text, in
@@ -1077,12 +1079,44 @@ pub type CompanyCards = crate::epoch_memo::EpochMemo<i64, std::sync::Arc<Company
 /// At most this many cards are remembered (a card is about a kilobyte).
 pub const MEMO_CARDS: usize = 16_384;
 
-/// The memo a list may use, and the search epoch when the request read it
-/// already (with its token, before anything else).
+/// What a list may take from memory: the probes of searches, and the
+/// totals of lists where the request read the epochs already (with its
+/// token, before anything else).
 #[derive(Debug, Clone, Copy)]
-struct SearchMemo<'a> {
-    memo: &'a WordMatchMemo,
-    known_epoch: Option<i64>,
+pub(crate) struct ListMemo<'a> {
+    pub word_matches: &'a WordMatchMemo,
+    pub totals: &'a ListTotals,
+    pub epochs: Option<ReadEpochs>,
+}
+
+/// A list's totals, by its filters ([`totals_key`]), remembered at the
+/// company epoch (migration 20, which moves on every change to any
+/// company): how many companies its words match (the probe) and how many it
+/// counts. A page read again, or the next page of the same list, then costs
+/// its page alone: no probe, no count of deleted companies, no count.
+pub type ListTotals = crate::epoch_memo::EpochMemo<CompanyQuery, (i64, i64)>;
+
+/// At most this many lists' totals are remembered (a filter is tens of
+/// bytes).
+pub const MEMO_LISTS: usize = 4096;
+
+/// The key of a list's totals: the query without its order and paging,
+/// which do not change what it counts. `None` for a list that reads group
+/// links (a group admin's scope, a group's clients): the company epoch does
+/// not move with those.
+fn totals_key(query: &CompanyQuery) -> Option<CompanyQuery> {
+    if query.scope_group.is_some() || query.linked_to.is_some() {
+        return None;
+    }
+    Some(CompanyQuery {
+        sort: CompanySort::default(),
+        sort_chosen: false,
+        descending: false,
+        limit: 0,
+        offset: 0,
+        after: None,
+        ..query.clone()
+    })
 }
 
 /// The search epoch (migration 18).
@@ -1099,12 +1133,17 @@ async fn word_matches_memo(
     conn: &mut Reader<'_>,
     backend: Backend,
     words: &[String],
-    memo: Option<SearchMemo<'_>>,
+    memo: Option<ListMemo<'_>>,
 ) -> Result<i64, StoreError> {
-    let Some(SearchMemo { memo, known_epoch }) = memo else {
+    let Some(ListMemo {
+        word_matches: memo,
+        epochs,
+        ..
+    }) = memo
+    else {
         return word_matches(conn, backend, words).await;
     };
-    let epoch = match known_epoch {
+    let epoch = match epochs.map(|e| e.search) {
         Some(epoch) => epoch,
         None => search_epoch(&mut *conn).await?,
     };
@@ -1130,19 +1169,20 @@ pub async fn list(
 
 /// [`list`] where it costs least: on a SQLite file through
 /// [`crate::Store::blocking_read`], else on a connection of the pool. A
-/// search's probe is remembered in the store's [`WordMatchMemo`];
-/// `search_epoch` is the search epoch where the request has read it
-/// already, before anything else (else the list reads it). A request that
-/// wrote companies must not pass one read before its write.
+/// search's probe is remembered by search epoch ([`WordMatchMemo`]);
+/// `epochs` are the epochs where the request has read them already, before
+/// anything else (else the list reads the search epoch, and counts): with
+/// them, a list's totals are remembered too ([`ListTotals`]). A request that
+/// wrote companies must not pass epochs read before its write.
 pub async fn list_read(
     store: &crate::Store,
     query: &CompanyQuery,
-    search_epoch: Option<i64>,
+    epochs: Option<ReadEpochs>,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let backend = store.backend();
     let owned = query.clone();
-    let memo = store.word_match_memo();
-    let blocking_memo = std::sync::Arc::clone(&memo);
+    let memos = store.memos();
+    let blocking_memos = memos.clone();
     // One read transaction: the count and the page see the same data, and
     // SQLite takes its file locks once, not per statement.
     let blocking = store
@@ -1152,10 +1192,7 @@ pub async fn list_read(
                 &mut Reader::Now(conn),
                 backend,
                 &owned,
-                Some(SearchMemo {
-                    memo: &blocking_memo,
-                    known_epoch: search_epoch,
-                }),
+                Some(blocking_memos.for_list(epochs)),
             ));
             conn.execute_batch("ROLLBACK")?;
             listed
@@ -1165,10 +1202,7 @@ pub async fn list_read(
         Some(result) => result,
         None => {
             let mut conn = store.reader().await?;
-            let memo = SearchMemo {
-                memo: &memo,
-                known_epoch: search_epoch,
-            };
+            let memo = memos.for_list(epochs);
             list_in(&mut Reader::Pool(&mut conn), backend, query, Some(memo)).await
         }
     }
@@ -1178,7 +1212,7 @@ async fn list_in(
     conn: &mut Reader<'_>,
     backend: Backend,
     query: &CompanyQuery,
-    memo: Option<SearchMemo<'_>>,
+    memo: Option<ListMemo<'_>>,
 ) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
     let words_only = CompanyQuery {
         id: None,
@@ -1326,13 +1360,35 @@ async fn left_out_of_matches(
     Ok(Some(conn.number(&sql).await?))
 }
 
-/// [`list`] without the id alternative.
-async fn list_matching(
+/// [`totals`], from memory where the list's totals were read at the
+/// company epoch the request read with its token.
+async fn totals_memo(
     conn: &mut Reader<'_>,
     backend: Backend,
     query: &CompanyQuery,
-    memo: Option<SearchMemo<'_>>,
-) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
+    memo: Option<ListMemo<'_>>,
+) -> Result<(i64, i64), StoreError> {
+    let remembered = memo.and_then(|m| Some((m.totals, m.epochs?.company, totals_key(query)?)));
+    if let Some((totals_memo, epoch, key)) = &remembered {
+        if let Some(found) = totals_memo.get(*epoch, key) {
+            return Ok(found);
+        }
+    }
+    let found = totals(conn, backend, query, memo).await?;
+    if let Some((totals_memo, epoch, key)) = remembered {
+        totals_memo.put(epoch, key, found);
+    }
+    Ok(found)
+}
+
+/// How many companies a list's words match (the probe; 0 without words),
+/// and how many it counts (exact up to [`COUNT_CAP`], then `COUNT_CAP + 1`).
+async fn totals(
+    conn: &mut Reader<'_>,
+    backend: Backend,
+    query: &CompanyQuery,
+    memo: Option<ListMemo<'_>>,
+) -> Result<(i64, i64), StoreError> {
     let matches = if query.words.is_empty() {
         0
     } else {
@@ -1356,6 +1412,17 @@ async fn list_matching(
         count.push(" LIMIT ").bind(COUNT_CAP + 1).push(") s");
         conn.number(&count).await?
     };
+    Ok((matches, counted))
+}
+
+/// [`list`] without the id alternative.
+async fn list_matching(
+    conn: &mut Reader<'_>,
+    backend: Backend,
+    query: &CompanyQuery,
+    memo: Option<ListMemo<'_>>,
+) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
+    let (matches, counted) = totals_memo(&mut *conn, backend, query, memo).await?;
     // A common search is listed in the order added unless a sort is
     // chosen, or the list's own scope and filters leave few of its matches
     // (a group's two linked clients, a small subtree): those, counted

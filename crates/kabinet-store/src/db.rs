@@ -99,19 +99,39 @@ pub struct Store {
 
 /// What the store remembers between requests ([`crate::epoch_memo`]).
 #[derive(Clone, Debug)]
-struct Memos {
+pub(crate) struct Memos {
     /// What company searches' probes found, by search epoch.
     word_matches: Arc<crate::companies::WordMatchMemo>,
+    /// Company lists' totals, by company epoch.
+    totals: Arc<crate::companies::ListTotals>,
     /// Company cards, by company epoch.
     cards: Arc<crate::companies::CompanyCards>,
 }
 
 impl Default for Memos {
     fn default() -> Self {
-        use crate::companies::{CompanyCards, WordMatchMemo, MEMO_CARDS, MEMO_SEARCHES};
+        use crate::companies::{
+            CompanyCards, ListTotals, WordMatchMemo, MEMO_CARDS, MEMO_LISTS, MEMO_SEARCHES,
+        };
         Self {
             word_matches: Arc::new(WordMatchMemo::new(MEMO_SEARCHES)),
+            totals: Arc::new(ListTotals::new(MEMO_LISTS)),
             cards: Arc::new(CompanyCards::new(MEMO_CARDS)),
+        }
+    }
+}
+
+impl Memos {
+    /// What a company list may take from memory, with the epochs its
+    /// request read (if it did).
+    pub(crate) fn for_list(
+        &self,
+        epochs: Option<crate::epoch_memo::ReadEpochs>,
+    ) -> crate::companies::ListMemo<'_> {
+        crate::companies::ListMemo {
+            word_matches: &self.word_matches,
+            totals: &self.totals,
+            epochs,
         }
     }
 }
@@ -284,6 +304,17 @@ impl Store {
     /// ([`crate::companies::WordMatchMemo`]); shared by the store's clones.
     pub fn word_match_memo(&self) -> Arc<crate::companies::WordMatchMemo> {
         Arc::clone(&self.memos.word_matches)
+    }
+
+    /// Everything the store remembers, for a list ([`Memos::for_list`]).
+    pub(crate) fn memos(&self) -> Memos {
+        self.memos.clone()
+    }
+
+    /// Company lists' totals remembered by company epoch
+    /// ([`crate::companies::ListTotals`]); shared by the store's clones.
+    pub fn list_totals(&self) -> Arc<crate::companies::ListTotals> {
+        Arc::clone(&self.memos.totals)
     }
 
     /// Company cards remembered by company epoch

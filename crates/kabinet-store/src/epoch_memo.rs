@@ -17,6 +17,14 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+/// The epochs a request read before anything else (with its API token):
+/// the search epoch (migration 18) and the company epoch (migration 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadEpochs {
+    pub search: i64,
+    pub company: i64,
+}
+
 /// Values by key, all read at one epoch.
 #[derive(Debug)]
 pub struct EpochMemo<K, V> {

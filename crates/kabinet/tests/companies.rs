@@ -952,9 +952,13 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     }
     app.create_company(company("Гранит")).await;
     let memo = app.services.store.word_match_memo();
-    let search = || async {
+    let totals = app.services.store.list_totals();
+    let app = &app;
+    let list = |filter: &'static str| async move {
         let reply = app
-            .get("/api/v1/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86")
+            .get(&format!(
+                "/api/v1/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86{filter}"
+            ))
             .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(reply.body["total_exact"], true);
@@ -963,32 +967,49 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
             reply.names().len() as i64,
         )
     };
+    let search = || list("");
     let step = |before: (u64, u64)| {
         let now = memo.counts();
         (now.0 - before.0, now.1 - before.1)
     };
 
-    let before = memo.counts();
+    let before = (memo.counts(), totals.counts());
     assert_eq!(search().await, (3, 3));
-    assert_eq!(step(before), (0, 1), "the first search probes");
-    let before = memo.counts();
+    let after = (memo.counts(), totals.counts());
+    assert_eq!(step(before.0), (0, 1), "the first search probes");
+    assert_eq!(after.1 .1 - before.1 .1, 1, "... and counts");
+    // The same list again (any order, any page): its totals are remembered
+    // at the company epoch read with the token, so it neither probes nor
+    // counts.
+    let before = (memo.counts(), totals.counts());
     assert_eq!(search().await, (3, 3));
-    assert_eq!(search().await, (3, 3));
-    assert_eq!(step(before), (2, 0), "the same search again is remembered");
+    assert_eq!(list("&sort=name&dir=desc").await, (3, 3));
+    assert_eq!(step(before.0), (0, 0));
+    assert_eq!(totals.counts().0 - before.1 .0, 2, "the same list again");
+    // The same words in another list: counted, with the probe remembered.
+    let before = (memo.counts(), totals.counts());
+    assert_eq!(list("&reseller=false").await, (3, 3));
+    assert_eq!(
+        step(before.0),
+        (1, 0),
+        "the same words again are remembered"
+    );
+    assert_eq!(totals.counts().1 - before.1 .1, 1);
     // Operators see the same counts on /metrics.
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status, 200);
-    let (hits, misses) = memo.counts();
-    assert!(
-        metrics.text.contains(&format!(
-            "kabinet_search_probes_total{{memo=\"hit\"}} {hits}\n"
-        )),
-        "{}",
-        metrics.text
-    );
-    assert!(metrics.text.contains(&format!(
-        "kabinet_search_probes_total{{memo=\"miss\"}} {misses}\n"
-    )));
+    for (name, (hits, misses)) in [
+        ("kabinet_search_probes_total", memo.counts()),
+        ("kabinet_list_totals_total", totals.counts()),
+    ] {
+        assert!(
+            metrics.text.contains(&format!(
+                "{name}{{memo=\"hit\"}} {hits}\n{name}{{memo=\"miss\"}} {misses}\n"
+            )),
+            "{}",
+            metrics.text
+        );
+    }
 
     // An edit that leaves the search text alone keeps what was remembered.
     let path = format!("/api/v1/companies/{}", ids[0]);

@@ -540,6 +540,8 @@ async fn a_group_admin_sees_their_group_and_linked_clients_and_nothing_else() {
     let (status, unknown) = link_as(&app, Some(&token), w.group, "+7 999 000-00-01", "en").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown, problem, "the same answer for an unknown number");
+    let list = get_as(&app, &token, "/api/v1/companies?limit=500").await;
+    assert_eq!(list.body["total"], 2, "{}", list.text);
     let (status, created) = link_as(&app, Some(&token), w.group, "+7 861 222-22-22", "en").await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(
@@ -548,6 +550,11 @@ async fn a_group_admin_sees_their_group_and_linked_clients_and_nothing_else() {
             .status,
         200
     );
+    // Their list counts it at once (a link changes no company: the
+    // company epoch stands still, and a group admin's list is counted
+    // each time, not remembered).
+    let list = get_as(&app, &token, "/api/v1/companies?limit=500").await;
+    assert_eq!(list.body["total"], 3, "{}", list.text);
 
     // The INNs that entitle the group to its clients are not theirs to change,
     // even with the right to edit companies.
