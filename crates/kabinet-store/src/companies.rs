@@ -142,6 +142,9 @@ impl FromRow for CompanyRecord {
     fn from_named(row: &NamedRow<'_, '_>) -> Result<Self, StoreError> {
         record_from_row(row)
     }
+    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, StoreError> {
+        record_from_row(row)
+    }
 }
 
 /// The column names of [`COLUMNS`], for [`NamedRow`].
@@ -1198,14 +1201,15 @@ pub async fn list_read(
             listed
         })
         .await;
-    match blocking {
-        Some(result) => result,
-        None => {
-            let mut conn = store.reader().await?;
-            let memo = memos.for_list(epochs);
-            list_in(&mut Reader::Pool(&mut conn), backend, query, Some(memo)).await
-        }
+    if let Some(result) = blocking {
+        return result;
     }
+    let memo = Some(memos.for_list(epochs));
+    if let Some(mut conn) = store.list_reader().await? {
+        return list_in(&mut Reader::Postgres(&mut conn), backend, query, memo).await;
+    }
+    let mut conn = store.reader().await?;
+    list_in(&mut Reader::Pool(&mut conn), backend, query, memo).await
 }
 
 async fn list_in(
