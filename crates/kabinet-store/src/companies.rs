@@ -1104,9 +1104,11 @@ pub type ListTotals = crate::epoch_memo::EpochMemo<CompanyQuery, (i64, i64)>;
 pub const MEMO_LISTS: usize = 4096;
 
 /// The key of a list's totals: the query without its order and paging,
-/// which do not change what it counts. `None` for a list that reads group
-/// links (a group admin's scope, a group's clients): the company epoch does
-/// not move with those.
+/// which do not change what it counts (every other field is part of the key,
+/// so a new filter is too). `None` for a list that reads group links (a
+/// group admin's scope, a group's clients): the company epoch does not move
+/// with those. A new filter that reads another table must be left out here
+/// the same way, or its totals would outlive a change to that table.
 fn totals_key(query: &CompanyQuery) -> Option<CompanyQuery> {
     if query.scope_group.is_some() || query.linked_to.is_some() {
         return None;
