@@ -243,6 +243,22 @@ const WRITABLE: [&str; 36] = [
     "search_digits",
 ];
 
+/// Takes the epochs' row (`auth_epoch`) before a transaction writes a
+/// company, on PostgreSQL. Triggers move the company epoch on every write
+/// of a company and hold that row until commit; a transaction that first
+/// locked a company (a card edit) and then wanted the row, while another
+/// held the row (a move, whose first statement moved the epochs) and wanted
+/// that company's row (its subtree's paths), would deadlock. Taken first by
+/// every company write, the row orders them. SQLite has a single writer.
+async fn lock_epochs(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM auth_epoch WHERE id = 1 FOR UPDATE")
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Inserts a company under `parent_path` (empty for the root) and returns its id.
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -250,6 +266,7 @@ pub async fn insert(
     parent_path: &str,
     now: i64,
 ) -> Result<i64, StoreError> {
+    lock_epochs(&mut *conn).await?;
     let mut sql = Sql::new("INSERT INTO companies (");
     sql.push(&WRITABLE.join(", "));
     sql.push(", created_at, updated_at) VALUES (");
@@ -337,6 +354,7 @@ pub async fn update(
     fields: &CompanyFields,
     now: i64,
 ) -> Result<bool, StoreError> {
+    lock_epochs(&mut *conn).await?;
     let mut sql = Sql::new("UPDATE companies SET (");
     sql.push(&WRITABLE.join(", "));
     sql.push(") = (");
@@ -361,6 +379,7 @@ pub async fn move_subtree(
     old_path: &str,
     new_path: &str,
 ) -> Result<(), StoreError> {
+    lock_epochs(&mut *conn).await?;
     sqlx::query(
         "UPDATE companies SET path = $1 || substr(path, CAST($2 AS INTEGER)) WHERE path >= $3 AND path < $4",
     )
@@ -475,6 +494,7 @@ pub async fn soft_delete_subtree(
     deletion_id: &str,
     now: i64,
 ) -> Result<u64, StoreError> {
+    lock_epochs(&mut *conn).await?;
     let result = sqlx::query(
         "UPDATE companies SET deleted_at = $1, deletion_id = $2, version = version + 1, updated_at = $1 \
          WHERE path >= $3 AND path < $4 AND deleted_at IS NULL",
@@ -494,6 +514,7 @@ pub async fn restore_deletion(
     deletion_id: &str,
     now: i64,
 ) -> Result<Vec<i64>, StoreError> {
+    lock_epochs(&mut *conn).await?;
     let rows = sqlx::query(
         "SELECT id FROM companies WHERE deletion_id = $1 AND deleted_at IS NOT NULL ORDER BY id",
     )
@@ -521,6 +542,7 @@ pub async fn purge_deleted_before(
     conn: &mut AnyConnection,
     cutoff: i64,
 ) -> Result<Vec<i64>, StoreError> {
+    lock_epochs(&mut *conn).await?;
     let mut purged = Vec::new();
     loop {
         let rows = sqlx::query(
@@ -1188,8 +1210,11 @@ pub async fn list_read(
     let owned = query.clone();
     let memos = store.memos();
     let blocking_memos = memos.clone();
-    // One read transaction: the count and the page see the same data, and
-    // SQLite takes its file locks once, not per statement.
+    // One read transaction: a count and its page see the same data (totals
+    // taken from memory were counted at the epoch read with the token, and
+    // a change committed since may show in the page before it shows in the
+    // next request's total), and SQLite takes its file locks once, not per
+    // statement.
     let blocking = store
         .blocking_read(move |conn| {
             conn.execute_batch("BEGIN")?;

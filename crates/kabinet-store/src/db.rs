@@ -473,6 +473,9 @@ impl Store {
         }
         self.read.close().await;
         self.write.close().await;
+        if let Some(lists) = &self.lists {
+            lists.close().await;
+        }
     }
 }
 

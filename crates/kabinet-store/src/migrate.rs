@@ -160,6 +160,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0020_company_epoch.sql"),
         data: None,
     },
+    Migration {
+        version: 21,
+        name: "epoch_truncate",
+        sqlite: include_str!("../migrations/sqlite/0021_epoch_truncate.sql"),
+        postgres: include_str!("../migrations/postgres/0021_epoch_truncate.sql"),
+        data: None,
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -1160,6 +1160,47 @@ async fn a_card_read_by_token_is_remembered_until_a_company_changes() {
     assert_eq!(app.get(&path).await.status, 404, "a deleted row");
 }
 
+/// Emptying the companies table at once moves the search and company
+/// epochs too: PostgreSQL's `TRUNCATE` fires no row or delete triggers
+/// (migration 21 adds truncate triggers), SQLite's `DELETE` without a
+/// `WHERE` runs the delete triggers. Checked inside a transaction that is
+/// rolled back.
+#[tokio::test]
+async fn emptying_the_companies_table_moves_the_epochs() {
+    let app = TestApp::spawn().await;
+    app.create_company(company("Кварцит")).await;
+    let mut tx = app.services.store.begin().await.unwrap();
+    let epochs = "SELECT search_value * 1000000 + company_value FROM auth_epoch WHERE id = 1";
+    let before: i64 = sqlx::query_scalar(epochs)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let empty = match app.services.store.backend() {
+        kabinet_store::Backend::Postgres => "TRUNCATE companies CASCADE",
+        kabinet_store::Backend::Sqlite => {
+            sqlx::query("PRAGMA defer_foreign_keys = ON")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            "DELETE FROM companies"
+        }
+    };
+    sqlx::query(empty).execute(&mut *tx).await.unwrap();
+    let after: i64 = sqlx::query_scalar(epochs)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert!(
+        after / 1_000_000 > before / 1_000_000,
+        "the search epoch moves: {before} -> {after}"
+    );
+    assert!(
+        after % 1_000_000 > before % 1_000_000,
+        "the company epoch moves: {before} -> {after}"
+    );
+    drop(tx);
+}
+
 /// The walk of a common search on PostgreSQL tests digits with `strpos` on
 /// the search text where the index tests the phrase of their four-digit
 /// grams (`db::WordScan::Rows`): both must find the same companies. Checked

@@ -1111,3 +1111,55 @@ async fn pooled_connections_carry_their_settings_and_dropped_ones_are_replaced()
         }
     }
 }
+
+/// Clients moved between two resellers (each move rewrites the client's
+/// path and both resellers' child counts) while the resellers and the
+/// clients are edited, all at once: every request is taken, none answered
+/// with a 5xx. On PostgreSQL a write that held a company's row and then
+/// wanted the epochs' row (migration 20's trigger) could meet one that held
+/// the epochs' row and wanted that company's, and PostgreSQL aborted one
+/// of the two, until every company write took the epochs' row first.
+#[tokio::test]
+async fn moves_and_edits_of_the_same_companies_at_once_do_not_deadlock() {
+    let app = TestApp::spawn().await;
+    let reseller = |name: &str| json!({"name": name, "inns": ["7707083893"], "is_reseller": true});
+    let left = app.create_company(reseller("Левый")).await["id"]
+        .as_i64()
+        .unwrap();
+    let right = app.create_company(reseller("Правый")).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut clients = Vec::new();
+    for n in 0..4 {
+        let mut client = kabinet_testkit::company(&format!("Клиент {n}"));
+        client["parent_id"] = json!(if n % 2 == 0 { left } else { right });
+        clients.push(app.create_company(client).await["id"].as_i64().unwrap());
+    }
+    for round in 0..15 {
+        let mut requests = Vec::new();
+        for (n, &id) in clients.iter().enumerate() {
+            let path = format!("/api/v1/companies/{id}");
+            let card = app.get(&path).await;
+            let etag = card.header("etag").unwrap().to_string();
+            let parent = if (n + round) % 2 == 0 { right } else { left };
+            requests.push(patch_request(
+                &app,
+                &path,
+                &etag,
+                &json!({"parent_id": parent}),
+            ));
+        }
+        for id in [left, right] {
+            let path = format!("/api/v1/companies/{id}");
+            let card = app.get(&path).await;
+            let etag = card.header("etag").unwrap().to_string();
+            let body = json!({"region": format!("Регион {round}")});
+            requests.push(patch_request(&app, &path, &etag, &body));
+        }
+        for (n, reply) in all_at_once(requests).await.iter().enumerate() {
+            assert_well_formed(reply, &format!("round {round}, request {n}"));
+        }
+    }
+    let card = app.get(&format!("/api/v1/companies/{right}")).await;
+    assert_eq!(card.body["children_count"], 2, "{}", card.text);
+}

@@ -96,6 +96,10 @@ async fn a_client_sees_only_its_own_subtree() {
         remembered + 2,
         "the hidden cards were answered from memory, and refused"
     );
+    // The admin's same search first: its totals are remembered for the
+    // admin's scope, not for every scope at this epoch.
+    let admin_search = app.get("/api/v1/companies?q=other").await;
+    assert_eq!(admin_search.body["total"], 1, "{}", admin_search.text);
     let search = app
         .with_token(&token, Method::GET, "/api/v1/companies?q=other")
         .send()
