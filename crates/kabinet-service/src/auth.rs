@@ -1171,10 +1171,7 @@ impl Services {
             .actor_at_epoch(None, live.user_id, live.auth_epoch, origin)
             .await?;
         check_address(&resolved.user, origin)?;
-        actor.read_epochs = Some(crate::ReadEpochs {
-            search: live.search_epoch,
-            company: live.company_epoch,
-        });
+        actor.read_epochs = Some(live.read_epochs);
         // Recording use at most once a minute keeps reads from turning into
         // writes (a write per request would queue every API call behind the
         // single SQLite writer).

@@ -183,12 +183,18 @@ pub enum Cascade {
 impl Services {
     pub async fn company_get(&self, actor: &Actor, id: i64) -> Result<CompanyRecord, ServiceError> {
         actor.require(Function::CompaniesView)?;
-        // A read by key: on SQLite it runs here, without the pool.
-        if let Some(record) = self.store.point_read(|conn| companies::get_now(conn, id)) {
-            return seen(actor, record?);
-        }
-        let mut conn = self.store.reader().await?;
-        company_in_scope(&mut conn, actor, id).await
+        seen(actor, self.company_by_id(id).await?)
+    }
+
+    /// A company by id, whoever may see it: on SQLite a read by key on this
+    /// thread, without the pool.
+    async fn company_by_id(&self, id: i64) -> Result<Option<CompanyRecord>, ServiceError> {
+        Ok(
+            match self.store.point_read(|conn| companies::get_now(conn, id)) {
+                Some(record) => record?,
+                None => companies::get(&mut *self.store.reader().await?, id).await?,
+            },
+        )
     }
 
     /// [`Services::company_get`] for a request that writes nothing: where
@@ -210,11 +216,7 @@ impl Services {
         let card = match cards.get(epoch, &id) {
             Some(card) => card,
             None => {
-                let read = match self.store.point_read(|conn| companies::get_now(conn, id)) {
-                    Some(read) => read?,
-                    None => companies::get(&mut *self.store.reader().await?, id).await?,
-                };
-                let Some(record) = read else {
+                let Some(record) = self.company_by_id(id).await? else {
                     return Err(ServiceError::NotFound);
                 };
                 let card = Arc::new(record);

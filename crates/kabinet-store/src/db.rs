@@ -568,11 +568,22 @@ impl Sql {
     }
 
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut query = sqlx::query(&self.text);
+        self.query_in::<Any>()
+    }
+
+    /// The statement with its values bound, for the driver `DB` (sqlx's
+    /// `Any`, or PostgreSQL's own in [`Reader::Postgres`]).
+    fn query_in<'q, DB>(&'q self) -> Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut query = sqlx::query::<DB>(&self.text);
         for value in &self.values {
             query = match value {
                 Value::Int(v) => query.bind(*v),
-                Value::Text(v) => query.bind(v.clone()),
+                Value::Text(v) => query.bind(v.as_deref()),
             };
         }
         query
@@ -629,14 +640,10 @@ impl Reader<'_> {
                 rows.iter().map(T::from_any).collect()
             }
             Reader::Postgres(conn) => {
-                let mut query = sqlx::query::<sqlx::Postgres>(&sql.text);
-                for value in &sql.values {
-                    query = match value {
-                        Value::Int(v) => query.bind(*v),
-                        Value::Text(v) => query.bind(v.as_deref()),
-                    };
-                }
-                let rows = query.fetch_all(&mut **conn).await?;
+                let rows = sql
+                    .query_in::<sqlx::Postgres>()
+                    .fetch_all(&mut **conn)
+                    .await?;
                 rows.iter().map(T::from_postgres).collect()
             }
             Reader::Now(conn) => {

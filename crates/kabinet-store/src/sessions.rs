@@ -169,8 +169,7 @@ pub struct LiveToken {
     /// The search and company epochs (migrations 18 and 20), read in the
     /// same statement: a read-only request checks what the server remembers
     /// of searches and cards against them without a statement of its own.
-    pub search_epoch: i64,
-    pub company_epoch: i64,
+    pub read_epochs: crate::epoch_memo::ReadEpochs,
 }
 
 /// A live token by the hash of its secret, with the authorisation epoch.
@@ -224,8 +223,10 @@ where
         user_id: col(row, "user_id")?,
         last_used_at: col(row, "last_used_at")?,
         auth_epoch: col(row, "auth_epoch")?,
-        search_epoch: col(row, "search_epoch")?,
-        company_epoch: col(row, "company_epoch")?,
+        read_epochs: crate::epoch_memo::ReadEpochs {
+            search: col(row, "search_epoch")?,
+            company: col(row, "company_epoch")?,
+        },
     })
 }
 

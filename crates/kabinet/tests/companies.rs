@@ -939,6 +939,19 @@ async fn large_lists_cap_their_totals_and_common_searches_stay_cheap() {
     }
 }
 
+/// `/metrics` shows a memo's hits and misses as `counts` has them.
+async fn assert_memo_metrics(app: &TestApp, name: &str, (hits, misses): (u64, u64)) {
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.text.contains(&format!(
+            "{name}{{memo=\"hit\"}} {hits}\n{name}{{memo=\"miss\"}} {misses}\n"
+        )),
+        "{name}: {}",
+        metrics.text
+    );
+}
+
 /// A search remembers how many companies its words match (the probe) with
 /// the search epoch, and counts again once a company is added, renamed out
 /// of the words, or deleted, by the server or by a statement of anyone
@@ -996,20 +1009,8 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     );
     assert_eq!(totals.counts().1 - before.1 .1, 1);
     // Operators see the same counts on /metrics.
-    let metrics = app.get("/metrics").await;
-    assert_eq!(metrics.status, 200);
-    for (name, (hits, misses)) in [
-        ("kabinet_search_probes_total", memo.counts()),
-        ("kabinet_list_totals_total", totals.counts()),
-    ] {
-        assert!(
-            metrics.text.contains(&format!(
-                "{name}{{memo=\"hit\"}} {hits}\n{name}{{memo=\"miss\"}} {misses}\n"
-            )),
-            "{}",
-            metrics.text
-        );
-    }
+    assert_memo_metrics(app, "kabinet_search_probes_total", memo.counts()).await;
+    assert_memo_metrics(app, "kabinet_list_totals_total", totals.counts()).await;
 
     // An edit that leaves the search text alone keeps what was remembered.
     let path = format!("/api/v1/companies/{}", ids[0]);
@@ -1090,17 +1091,7 @@ async fn a_card_read_by_token_is_remembered_until_a_company_changes() {
     assert_eq!(first.body, again.body);
     assert_eq!(first.header("etag"), again.header("etag"));
     // Operators see the counts on /metrics.
-    let metrics = app.get("/metrics").await;
-    let (hits, misses) = cards.counts();
-    assert!(
-        metrics.text.contains(&format!(
-            "kabinet_company_cards_total{{memo=\"hit\"}} {hits}\n"
-        )) && metrics.text.contains(&format!(
-            "kabinet_company_cards_total{{memo=\"miss\"}} {misses}\n"
-        )),
-        "{}",
-        metrics.text
-    );
+    assert_memo_metrics(&app, "kabinet_company_cards_total", cards.counts()).await;
 
     // An edit through the API: the next read has it, and its new ETag.
     let edit = app
