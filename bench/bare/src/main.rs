@@ -3,16 +3,26 @@
 //! authentication and no middleware. Every ratio in the load benchmark is
 //! taken against what this serves on the same machine with the same tool.
 //!
-//! `kabinet-bench-bare [--listen 127.0.0.1:8090]`; `GET /card/{id}` (any path
-//! answers the same card, with the id taken from the last path segment when
-//! it is a number).
+//! `kabinet-bench-bare [--listen 127.0.0.1:8090] [--postgres URL]`;
+//! `GET /card/{id}` (any path answers the same card, with the id taken from
+//! the last path segment when it is a number).
+//!
+//! With `--postgres`, `GET /pg/card/{id}` answers the same card after one
+//! round trip to PostgreSQL (`SELECT $1::int8`, prepared once per connection,
+//! through sqlx's PostgreSQL driver and a pool of 16 connections, as
+//! `kabinet serve` keeps). It is the ceiling of any endpoint that asks
+//! PostgreSQL once per request, as a company card GET by token must (the
+//! token and its epochs): what the database's round trip alone leaves of the
+//! bare endpoint on the same cores.
 
 use std::net::SocketAddr;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 /// The fields of `CompanyDto` (crates/kabinet-api) with demo-like values, so
 /// the serialised body is the same size (about 1.3 KB) as a real card.
@@ -109,14 +119,29 @@ async fn any_card() -> Json<Card> {
     Json(card(1))
 }
 
+/// The card after one round trip to PostgreSQL: the id goes there and back.
+async fn card_after_postgres(
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Json<Card>, (StatusCode, String)> {
+    let echoed: i64 = sqlx::query_scalar("SELECT $1::int8")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(Json(card(echoed)))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut listen: SocketAddr = "127.0.0.1:8090".parse()?;
+    let mut postgres: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().ok_or("--listen needs an address")?.parse()?,
+            "--postgres" => postgres = Some(args.next().ok_or("--postgres needs a URL")?),
             "--help" | "-h" => {
-                println!("kabinet-bench-bare [--listen 127.0.0.1:8090]");
+                println!("kabinet-bench-bare [--listen 127.0.0.1:8090] [--postgres URL]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),
@@ -127,9 +152,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let app = Router::new()
-            .route("/card/{id}", get(card_by_id))
-            .fallback(any_card);
+        let mut app = Router::new().route("/card/{id}", get(card_by_id));
+        if let Some(url) = postgres {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .test_before_acquire(false)
+                .connect(&url)
+                .await?;
+            app = app.merge(
+                Router::new()
+                    .route("/pg/card/{id}", get(card_after_postgres))
+                    .with_state(pool),
+            );
+        }
+        let app = app.fallback(any_card);
         let listener = tokio::net::TcpListener::bind(listen).await?;
         println!(
             "kabinet-bench-bare listening on http://{}/",

@@ -1158,14 +1158,9 @@ impl Services {
         let hash = secret_hash(token);
         // A read by key: on SQLite it runs here, without the pool; a cached
         // person then needs no other read.
-        let live = match self
-            .store
-            .point_read(|conn| sessions::token_by_hash_now(conn, &hash))
-        {
-            Some(live) => live?,
-            None => sessions::token_by_hash(&mut *self.store.reader().await?, &hash).await?,
-        }
-        .ok_or(ServiceError::Unauthenticated)?;
+        let live = sessions::find_live_token(&self.store, &hash)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
         let (token_id, last_used_at) = (live.id, live.last_used_at);
         let (mut actor, resolved) = self
             .actor_at_epoch(None, live.user_id, live.auth_epoch, origin)

@@ -186,15 +186,9 @@ impl Services {
         seen(actor, self.company_by_id(id).await?)
     }
 
-    /// A company by id, whoever may see it: on SQLite a read by key on this
-    /// thread, without the pool.
+    /// A company by id, whoever may see it ([`companies::by_id`]).
     async fn company_by_id(&self, id: i64) -> Result<Option<CompanyRecord>, ServiceError> {
-        Ok(
-            match self.store.point_read(|conn| companies::get_now(conn, id)) {
-                Some(record) => record?,
-                None => companies::get(&mut *self.store.reader().await?, id).await?,
-            },
-        )
+        Ok(companies::by_id(&self.store, id).await?)
     }
 
     /// [`Services::company_get`] for a request that writes nothing: where

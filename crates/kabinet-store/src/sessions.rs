@@ -173,7 +173,7 @@ pub struct LiveToken {
 }
 
 /// A live token by the hash of its secret, with the authorisation epoch.
-pub async fn token_by_hash(
+async fn token_by_hash(
     conn: &mut AnyConnection,
     token_hash: &str,
 ) -> Result<Option<LiveToken>, StoreError> {
@@ -182,6 +182,27 @@ pub async fn token_by_hash(
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(live_token).transpose()
+}
+
+/// A live token by the hash of its secret, read the cheapest way the store
+/// has: on SQLite in place ([`crate::Store::point_read`]), on PostgreSQL
+/// through its own driver (the list pool; sqlx's `Any` driver copies every
+/// value and column description of the row), else through the read pool.
+pub async fn find_live_token(
+    store: &crate::Store,
+    token_hash: &str,
+) -> Result<Option<LiveToken>, StoreError> {
+    if let Some(found) = store.point_read(|conn| token_by_hash_now(conn, token_hash)) {
+        return found;
+    }
+    if let Some(mut conn) = store.list_reader().await? {
+        let row = sqlx::query::<sqlx::Postgres>(TOKEN_BY_HASH)
+            .bind(token_hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return row.as_ref().map(live_token).transpose();
+    }
+    token_by_hash(&mut *store.reader().await?, token_hash).await
 }
 
 /// [`token_by_hash`] on a connection of [`crate::Store::point_read`],
