@@ -86,6 +86,11 @@ pub async fn metrics(State(state): State<AppState>, _ctx: crate::extract::ApiCtx
             store.list_totals().counts(),
         ),
         (
+            "kabinet_list_anchors_total",
+            "Company list pages by token at an offset of 500 or more whose list had remembered where pages landed (hit) or not (miss).",
+            store.list_anchors().counts(),
+        ),
+        (
             "kabinet_company_cards_total",
             "Company cards read by token answered from memory (hit) or read from the database (miss).",
             store.company_cards().counts(),

@@ -1128,7 +1128,68 @@ pub const MEMO_CARDS: usize = 16_384;
 pub(crate) struct ListMemo<'a> {
     pub word_matches: &'a WordMatchMemo,
     pub totals: &'a ListTotals,
+    pub anchors: &'a ListAnchors,
     pub epochs: Option<ReadEpochs>,
+}
+
+/// Where pages of a list landed, by the list's filters and order
+/// ([`anchors_key`]), remembered at the company epoch: a position in the
+/// list (the offset just past a full page that was read) and the cursor
+/// after the row before it ([`After`]). A page asked for by `offset` starts
+/// from the nearest position at or before it, as a cursor page does, and
+/// walks the rest: page 1,000 read again, or the page after one read, costs
+/// what page 1 does, where its offset walked 50,000 index entries. Kept
+/// sorted by position, at most [`ANCHORS_PER_LIST`].
+pub type ListAnchors =
+    crate::epoch_memo::EpochMemo<CompanyQuery, std::sync::Arc<Vec<(i64, After)>>>;
+
+/// Pages that end before this position are not remembered: walking a few
+/// hundred index entries costs less than the memo.
+pub const ANCHOR_FROM: i64 = 500;
+
+/// At most this many positions a list; past it the one closest to its
+/// neighbours goes.
+pub const ANCHORS_PER_LIST: usize = 64;
+
+/// The key of a list's anchors: [`totals_key`] with the order kept (a
+/// position means something in one order only); `None` for a cursor page
+/// and where [`totals_key`] is `None`.
+fn anchors_key(query: &CompanyQuery) -> Option<CompanyQuery> {
+    if query.after.is_some() {
+        return None;
+    }
+    Some(CompanyQuery {
+        sort: query.sort,
+        sort_chosen: query.sort_chosen,
+        descending: query.descending,
+        ..totals_key(query)?
+    })
+}
+
+/// The anchors with `(position, after)` added.
+fn with_anchor(
+    anchors: Option<&[(i64, After)]>,
+    position: i64,
+    after: After,
+) -> Vec<(i64, After)> {
+    let mut out: Vec<(i64, After)> = anchors.unwrap_or_default().to_vec();
+    match out.binary_search_by_key(&position, |(p, _)| *p) {
+        Ok(at) => out[at] = (position, after),
+        Err(at) => out.insert(at, (position, after)),
+    }
+    if out.len() > ANCHORS_PER_LIST {
+        // The place whose going leaves the shortest walk between its
+        // neighbours: the places stay spread over the list.
+        let crowded = (0..out.len())
+            .min_by_key(|&i| {
+                let before = if i == 0 { 0 } else { out[i - 1].0 };
+                let after = out.get(i + 1).map_or(i64::MAX, |(p, _)| *p);
+                after.saturating_sub(before)
+            })
+            .unwrap_or(0);
+        out.remove(crowded);
+    }
+    out
 }
 
 /// A list's totals, by its filters ([`totals_key`]), remembered at the
@@ -1488,6 +1549,31 @@ async fn list_matching(
         ),
         None => (query.sort, query.descending && !common_words, common_words),
     };
+    // A page by offset starts from the nearest place remembered at or
+    // before it, when one was remembered in this order.
+    let remembered = memo.and_then(|m| Some((m.anchors, m.epochs?.company, anchors_key(query)?)));
+    let listed_by = if id_order { CompanySort::Id } else { sort };
+    let anchors = remembered
+        .as_ref()
+        .filter(|_| query.offset >= ANCHOR_FROM)
+        .and_then(|(memo, epoch, key)| memo.get(*epoch, key));
+    let (start_after, offset) = match anchors.as_deref().and_then(|found| {
+        found.iter().rev().find(|(position, after)| {
+            *position <= query.offset && after.order == listed_by && after.descending == descending
+        })
+    }) {
+        Some((position, after)) => (Some(after), query.offset - position),
+        None => (query.after.as_ref(), query.offset),
+    };
+    // A page that walks to its place takes the row before it too: the
+    // place of the page itself, for the next time it is read.
+    let remember = remembered.is_some() && query.offset >= ANCHOR_FROM;
+    let with_row_before = remember && offset > 0;
+    let (offset, limit) = if with_row_before {
+        (offset - 1, query.limit + 1)
+    } else {
+        (offset, query.limit)
+    };
     let direction = if descending { "DESC" } else { "ASC" };
     let column = sort.column();
     // `id` names the id in the ORDER BY: inside, where the trigram index
@@ -1531,22 +1617,43 @@ async fn list_matching(
     ));
     push_from(&mut page, query, backend);
     push_filters(&mut page, query, backend, scan);
-    if let Some(after) = &query.after {
+    if let Some(after) = start_after {
         push_after(&mut page, after, inner_id);
     }
     page.push(&order(inner_id));
     page.push(" LIMIT ")
-        .bind(query.limit)
+        .bind(limit)
         .push(" OFFSET ")
-        .bind(query.offset)
+        .bind(offset)
         .push(")");
     page.push(&order("c.id"));
-    let items: Vec<CompanyRecord> = conn.all(&page, &COLUMN_NAMES).await?;
-    let listed_by = if id_order { CompanySort::Id } else { sort };
+    let mut items: Vec<CompanyRecord> = conn.all(&page, &COLUMN_NAMES).await?;
+    let row_before = (with_row_before && !items.is_empty()).then(|| items.remove(0));
     let next = items
         .last()
         .filter(|_| items.len() as i64 == query.limit)
         .map(|last| After::of(last, listed_by, descending));
+    if let Some((memo, epoch, key)) = remembered.filter(|_| remember) {
+        let known = |position: i64| {
+            anchors
+                .as_deref()
+                .is_some_and(|found| found.iter().any(|(p, _)| *p == position))
+        };
+        let mut added: Option<Vec<(i64, After)>> = None;
+        let places = [
+            row_before.map(|row| (query.offset, After::of(&row, listed_by, descending))),
+            next.clone().map(|next| (query.offset + query.limit, next)),
+        ];
+        for (position, after) in places.into_iter().flatten() {
+            if !known(position) {
+                let base = added.as_deref().or(anchors.as_deref().map(Vec::as_slice));
+                added = Some(with_anchor(base, position, after));
+            }
+        }
+        if let Some(added) = added {
+            memo.put(epoch, key, std::sync::Arc::new(added));
+        }
+    }
     let total = Total {
         count: counted.min(COUNT_CAP),
         exact: counted <= COUNT_CAP,

@@ -109,17 +109,21 @@ pub(crate) struct Memos {
     totals: Arc<crate::companies::ListTotals>,
     /// Company cards, by company epoch.
     cards: Arc<crate::companies::CompanyCards>,
+    /// Where company lists' pages landed, by company epoch.
+    anchors: Arc<crate::companies::ListAnchors>,
 }
 
 impl Default for Memos {
     fn default() -> Self {
         use crate::companies::{
-            CompanyCards, ListTotals, WordMatchMemo, MEMO_CARDS, MEMO_LISTS, MEMO_SEARCHES,
+            CompanyCards, ListAnchors, ListTotals, WordMatchMemo, MEMO_CARDS, MEMO_LISTS,
+            MEMO_SEARCHES,
         };
         Self {
             word_matches: Arc::new(WordMatchMemo::new(MEMO_SEARCHES)),
             totals: Arc::new(ListTotals::new(MEMO_LISTS)),
             cards: Arc::new(CompanyCards::new(MEMO_CARDS)),
+            anchors: Arc::new(ListAnchors::new(MEMO_LISTS)),
         }
     }
 }
@@ -134,6 +138,7 @@ impl Memos {
         crate::companies::ListMemo {
             word_matches: &self.word_matches,
             totals: &self.totals,
+            anchors: &self.anchors,
             epochs,
         }
     }
@@ -333,6 +338,12 @@ impl Store {
     /// ([`crate::companies::ListTotals`]); shared by the store's clones.
     pub fn list_totals(&self) -> Arc<crate::companies::ListTotals> {
         Arc::clone(&self.memos.totals)
+    }
+
+    /// Where company lists' pages landed, remembered by company epoch
+    /// ([`crate::companies::ListAnchors`]); shared by the store's clones.
+    pub fn list_anchors(&self) -> Arc<crate::companies::ListAnchors> {
+        Arc::clone(&self.memos.anchors)
     }
 
     /// Company cards remembered by company epoch

@@ -1249,3 +1249,99 @@ async fn digits_match_the_same_companies_by_their_grams_and_by_their_text() {
         "every fragment is a phone's"
     );
 }
+
+/// A page by offset starts from where a page of the same list landed
+/// before (the list anchors, at the company epoch), and is the same page an
+/// offset walk gives: read again, next to one read, in either direction;
+/// after a company is renamed or added, the pages are today's.
+#[tokio::test]
+async fn offset_pages_start_where_pages_landed_until_a_company_changes() {
+    let app = TestApp::spawn().await;
+    app.fill_demo(1400, 11).await;
+    let app = &app;
+    let ids = |reply: &kabinet_testkit::Reply| -> Vec<i64> {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    // The whole list in its order, by cursor (cursor pages never use
+    // the anchors).
+    let whole = |order: &'static str| async move {
+        let mut all = Vec::new();
+        let mut path = format!("/api/v1/companies?{order}&limit=500");
+        loop {
+            let page = app.get(&path).await;
+            all.extend(ids(&page));
+            match page.body["next"].as_str() {
+                Some(next) => path = format!("/api/v1/companies?{order}&limit=500&after={next}"),
+                None => break,
+            }
+        }
+        all
+    };
+    let anchors = app.services.store.list_anchors();
+    let offset_page = |order: &'static str, offset: usize| async move {
+        ids(&app
+            .get(&format!("/api/v1/companies?{order}&limit=50&offset={offset}"))
+            .await)
+    };
+    for order in ["sort=name", "sort=name&dir=desc", "sort=inn"] {
+        let expected = whole(order).await;
+        assert_eq!(expected.len(), 1401, "{order}");
+        let before = anchors.counts();
+        // Page 15 first (a walk), again (from its own place), offsets just
+        // past a place, the pages around it (from its places, walking on or
+        // back to nearer ones), and a page past the end.
+        let offsets = [700, 700, 710, 750, 650, 600, 1350, 1000, 1013, 700, 1400, 1450, 1349];
+        for offset in offsets {
+            let page = offset_page(order, offset).await;
+            let want: Vec<i64> = expected.iter().skip(offset).take(50).copied().collect();
+            assert_eq!(page, want, "{order}, offset {offset}");
+        }
+        let after = anchors.counts();
+        assert_eq!(after.1 - before.1, 1, "{order}: only the first page is new");
+        assert_eq!(
+            after.0 - before.0,
+            offsets.len() as u64 - 1,
+            "{order}: the others start from places"
+        );
+        // Pages below 500 walk, as they always did.
+        assert_eq!(offset_page(order, 450).await, expected[450..500].to_vec());
+        assert_eq!(anchors.counts(), after, "{order}: 450 is not remembered");
+    }
+    assert_memo_metrics(app, "kabinet_list_anchors_total", anchors.counts()).await;
+
+    // A rename moves a company from the first page to the end: every place
+    // after it moves by one. The next request reads the new epoch.
+    let by_name = whole("sort=name").await;
+    let first = format!("/api/v1/companies/{}", by_name[0]);
+    let card = app.get(&first).await;
+    let renamed = app
+        .patch(&first, card.header("etag"), &json!({"name": "Яяя последняя"}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let expected = whole("sort=name").await;
+    assert_eq!(expected.last(), Some(&by_name[0]));
+    for offset in [700, 750, 1350] {
+        assert_eq!(
+            offset_page("sort=name", offset).await,
+            expected[offset..(offset + 50).min(expected.len())].to_vec(),
+            "after the rename, offset {offset}"
+        );
+    }
+    // A new company at the start moves them back.
+    app.create_company(company("Аааа первая")).await;
+    let expected = whole("sort=name").await;
+    assert_eq!(expected.len(), 1402);
+    for offset in [700, 750, 1350] {
+        assert_eq!(
+            offset_page("sort=name", offset).await,
+            expected[offset..(offset + 50).min(expected.len())].to_vec(),
+            "after the insert, offset {offset}"
+        );
+    }
+}
