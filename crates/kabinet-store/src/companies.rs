@@ -1167,11 +1167,7 @@ fn anchors_key(query: &CompanyQuery) -> Option<CompanyQuery> {
 }
 
 /// The anchors with `(position, after)` added.
-fn with_anchor(
-    anchors: Option<&[(i64, After)]>,
-    position: i64,
-    after: After,
-) -> Vec<(i64, After)> {
+fn with_anchor(anchors: Option<&[(i64, After)]>, position: i64, after: After) -> Vec<(i64, After)> {
     let mut out: Vec<(i64, After)> = anchors.unwrap_or_default().to_vec();
     match out.binary_search_by_key(&position, |(p, _)| *p) {
         Ok(at) => out[at] = (position, after),

@@ -1286,7 +1286,9 @@ async fn offset_pages_start_where_pages_landed_until_a_company_changes() {
     let anchors = app.services.store.list_anchors();
     let offset_page = |order: &'static str, offset: usize| async move {
         ids(&app
-            .get(&format!("/api/v1/companies?{order}&limit=50&offset={offset}"))
+            .get(&format!(
+                "/api/v1/companies?{order}&limit=50&offset={offset}"
+            ))
             .await)
     };
     for order in ["sort=name", "sort=name&dir=desc", "sort=inn"] {
@@ -1296,7 +1298,9 @@ async fn offset_pages_start_where_pages_landed_until_a_company_changes() {
         // Page 15 first (a walk), again (from its own place), offsets just
         // past a place, the pages around it (from its places, walking on or
         // back to nearer ones), and a page past the end.
-        let offsets = [700, 700, 710, 750, 650, 600, 1350, 1000, 1013, 700, 1400, 1450, 1349];
+        let offsets = [
+            700, 700, 710, 750, 650, 600, 1350, 1000, 1013, 700, 1400, 1450, 1349,
+        ];
         for offset in offsets {
             let page = offset_page(order, offset).await;
             let want: Vec<i64> = expected.iter().skip(offset).take(50).copied().collect();
@@ -1321,7 +1325,11 @@ async fn offset_pages_start_where_pages_landed_until_a_company_changes() {
     let first = format!("/api/v1/companies/{}", by_name[0]);
     let card = app.get(&first).await;
     let renamed = app
-        .patch(&first, card.header("etag"), &json!({"name": "Яяя последняя"}))
+        .patch(
+            &first,
+            card.header("etag"),
+            &json!({"name": "Яяя последняя"}),
+        )
         .await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     let expected = whole("sort=name").await;
