@@ -216,12 +216,13 @@ impl FromRequestParts<AppState> for ApiCtx {
         let Some(secret) = credential_cookie(parts, state, SESSION_COOKIE) else {
             return Err(ApiError::from_service(ServiceError::Unauthenticated, lang));
         };
-        let (actor, csrf) = services
+        let (mut actor, csrf) = services
             .authenticate_session(&secret, &origin)
             .await
             .map_err(|e| ApiError::from_service(e, lang))?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
+            actor.read_epochs = None;
             let sent = parts
                 .headers
                 .get(CSRF_HEADER)
@@ -305,7 +306,12 @@ impl FromRequestParts<AppState> for ConsoleCtx {
             {
                 Err(ToLogin::Landing(GROUP_LANDING))
             }
-            Ok((actor, csrf)) => {
+            Ok((mut actor, csrf)) => {
+                // Only a page that writes nothing answers from memory at the
+                // epochs read with the session (see `authenticate_session`).
+                if !matches!(parts.method, Method::GET | Method::HEAD) {
+                    actor.read_epochs = None;
+                }
                 // Inside a client's cabinet (M4): the act-as cookie narrows
                 // the actor; an expired or ended one is simply ignored.
                 let actor = match credential_cookie(parts, state, ACT_COOKIE) {

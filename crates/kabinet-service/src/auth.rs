@@ -1088,7 +1088,7 @@ impl Services {
     ) -> Result<(Actor, String), ServiceError> {
         let id_hash = secret_hash(secret);
         let mut conn = self.store.reader().await?;
-        let session = sessions::session(&mut conn, &id_hash)
+        let (session, read_epochs) = sessions::session(&mut conn, &id_hash)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
         let now = now_ms();
@@ -1105,6 +1105,11 @@ impl Services {
             .await?;
         let user = &resolved.user;
         actor.signed_in_at = Some(session.created_at);
+        // Read with the session, before anything else: a read-only request
+        // may answer from what the store remembers at these epochs. The
+        // server takes them away from requests that may write (anything but
+        // GET and HEAD), which must not use epochs read before their write.
+        actor.read_epochs = Some(read_epochs);
         drop(conn);
         check_address(user, origin)?;
         // Session binding (X11): the session keeps to the address it

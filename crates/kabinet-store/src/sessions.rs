@@ -38,26 +38,37 @@ pub async fn insert_session(
     Ok(())
 }
 
+/// A session by the hash of its secret, with the search and company epochs
+/// read in the same statement (before anything else the request reads), as
+/// an API token is ([`LiveToken::read_epochs`]).
 pub async fn session(
     conn: &mut AnyConnection,
     id_hash: &str,
-) -> Result<Option<SessionRecord>, StoreError> {
+) -> Result<Option<(SessionRecord, crate::epoch_memo::ReadEpochs)>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, user_id, csrf_token, created_at, last_seen_at, expires_at, ip FROM sessions WHERE id = $1",
+        "SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
+         e.search_value AS search_epoch, e.company_value AS company_epoch \
+         FROM sessions s CROSS JOIN auth_epoch e WHERE s.id = $1 AND e.id = 1",
     )
     .bind(id_hash.to_string())
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|row| {
-        Ok(SessionRecord {
-            id_hash: col(&row, "id")?,
-            user_id: col(&row, "user_id")?,
-            csrf_token: col(&row, "csrf_token")?,
-            created_at: col(&row, "created_at")?,
-            last_seen_at: col(&row, "last_seen_at")?,
-            expires_at: col(&row, "expires_at")?,
-            ip: col(&row, "ip")?,
-        })
+        Ok((
+            SessionRecord {
+                id_hash: col(&row, "id")?,
+                user_id: col(&row, "user_id")?,
+                csrf_token: col(&row, "csrf_token")?,
+                created_at: col(&row, "created_at")?,
+                last_seen_at: col(&row, "last_seen_at")?,
+                expires_at: col(&row, "expires_at")?,
+                ip: col(&row, "ip")?,
+            },
+            crate::epoch_memo::ReadEpochs {
+                search: col(&row, "search_epoch")?,
+                company: col(&row, "company_epoch")?,
+            },
+        ))
     })
     .transpose()
 }

@@ -1353,3 +1353,64 @@ async fn offset_pages_start_where_pages_landed_until_a_company_changes() {
         );
     }
 }
+
+/// Console pages and API reads by session cookie read the epochs with the
+/// session, as a token does: a list read again takes its totals from
+/// memory; a company added by a session's POST (which never uses the epochs
+/// it read) shows at the next page, counted again.
+#[tokio::test]
+async fn a_session_list_remembers_its_totals_until_a_company_changes() {
+    let app = TestApp::spawn().await;
+    for name in ["Кварцит Один", "Кварцит Два"] {
+        app.create_company(company(name)).await;
+    }
+    let totals = app.services.store.list_totals();
+    let (console, _) = app.console_sign_in("/companies").await;
+    let page = "/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86";
+    let html = app.html(&console, page).await;
+    assert!(html.contains("Кварцит Один") && html.contains("Кварцит Два"));
+    let before = totals.counts();
+    let again = app.html(&console, page).await;
+    assert!(again.contains("Кварцит Два"));
+    let after = totals.counts();
+    assert_eq!(after.1, before.1, "read again: nothing counted");
+    assert!(after.0 > before.0, "read again: totals remembered");
+
+    // A POST by session cookie adds a company; the next page counts it.
+    let (api, csrf) = app.session("admin", kabinet_testkit::ADMIN_PASSWORD).await;
+    let created = api
+        .post(app.url("/api/v1/companies"))
+        .header("x-csrf-token", &csrf)
+        .json(&company("Кварцит Три"))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let before = totals.counts();
+    let html = app.html(&console, page).await;
+    assert!(html.contains("Кварцит Три"), "the new company is listed");
+    assert!(
+        totals.counts().1 > before.1,
+        "counted again after the change"
+    );
+    // The API by session: the same list, exact, then from memory.
+    let app = &app;
+    let read = |client: reqwest::Client| async move {
+        let reply = client
+            .get(app.url("/api/v1/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86"))
+            .send()
+            .await
+            .expect("list");
+        assert_eq!(reply.status(), 200);
+        let body: Value = reply.json().await.expect("body");
+        body["total"].as_i64()
+    };
+    assert_eq!(read(api.clone()).await, Some(3));
+    let before = totals.counts();
+    assert_eq!(read(api.clone()).await, Some(3));
+    assert_eq!(
+        totals.counts().1,
+        before.1,
+        "the API by session remembers too"
+    );
+}
