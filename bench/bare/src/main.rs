@@ -9,8 +9,8 @@
 //!
 //! With `--postgres`, `GET /pg/card/{id}` answers the same card after one
 //! round trip to PostgreSQL (`SELECT $1::int8`, prepared once per connection,
-//! through sqlx's PostgreSQL driver and a pool of 16 connections, as
-//! `kabinet serve` keeps). It is the ceiling of any endpoint that asks
+//! through sqlx's PostgreSQL driver and a pool of 16 connections, one per
+//! load connection). It is the ceiling of any endpoint that asks
 //! PostgreSQL once per request, as a company card GET by token must (the
 //! token and its epochs): what the database's round trip alone leaves of the
 //! bare endpoint on the same cores.

@@ -419,12 +419,12 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<CompanyReco
 
 /// One company by id, read the cheapest way the store has: on SQLite in
 /// place ([`crate::Store::point_read`]), on PostgreSQL through its own
-/// driver ([`crate::Store::list_reader`]), else through the read pool.
+/// driver ([`crate::Store::key_reader`]), else through the read pool.
 pub async fn by_id(store: &crate::Store, id: i64) -> Result<Option<CompanyRecord>, StoreError> {
     if let Some(found) = store.point_read(|conn| get_now(conn, id)) {
         return found;
     }
-    if let Some(mut conn) = store.list_reader().await? {
+    if let Some(mut conn) = store.key_reader().await? {
         let row = sqlx::query::<sqlx::Postgres>(&CARD_BY_ID)
             .bind(id)
             .fetch_optional(&mut *conn)

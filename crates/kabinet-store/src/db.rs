@@ -97,6 +97,10 @@ pub struct Store {
     /// PostgreSQL: connections of its own driver for company lists
     /// ([`Store::list_reader`]).
     lists: Option<sqlx::PgPool>,
+    /// PostgreSQL: connections of its own driver for reads by key (a token,
+    /// a card: [`Store::key_reader`]), apart from the lists', so that slow
+    /// lists never hold up every request's token read.
+    keys: Option<sqlx::PgPool>,
     memos: Memos,
 }
 
@@ -295,6 +299,7 @@ impl Store {
                     write,
                     point,
                     lists: None,
+                    keys: None,
                     memos: Memos::default(),
                 })
             }
@@ -304,15 +309,21 @@ impl Store {
                 // rows of 42 columns into sqlx's `AnyRow` (a copy of every
                 // value and every column's description, per row) was a
                 // quarter of the server's time on a list page.
-                let lists = postgres_pool::<sqlx::Postgres>(8).connect_with(
-                    sqlx::postgres::PgConnectOptions::from_str(url)?.disable_statement_logging(),
-                );
+                let native =
+                    sqlx::postgres::PgConnectOptions::from_str(url)?.disable_statement_logging();
+                let lists = postgres_pool::<sqlx::Postgres>(8)
+                    .connect_with(native.clone())
+                    .await?;
+                let keys = postgres_pool::<sqlx::Postgres>(8)
+                    .connect_with(native)
+                    .await?;
                 Ok(Self {
                     backend,
                     read: pool.clone(),
                     write: pool,
                     point: None,
-                    lists: Some(lists.await?),
+                    lists: Some(lists),
+                    keys: Some(keys),
                     memos: Memos::default(),
                 })
             }
@@ -411,6 +422,17 @@ impl Store {
         }
     }
 
+    /// PostgreSQL: a connection of its own driver for a read by key (a
+    /// token, a card); `None` on SQLite.
+    pub(crate) async fn key_reader(
+        &self,
+    ) -> Result<Option<PoolConnection<sqlx::Postgres>>, StoreError> {
+        match &self.keys {
+            Some(pool) => Ok(Some(pool.acquire().await?)),
+            None => Ok(None),
+        }
+    }
+
     /// A write transaction. Everything a use case changes, its audit record
     /// and its outbox event go into one of these.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
@@ -486,6 +508,9 @@ impl Store {
         self.write.close().await;
         if let Some(lists) = &self.lists {
             lists.close().await;
+        }
+        if let Some(keys) = &self.keys {
+            keys.close().await;
         }
     }
 }

@@ -197,7 +197,7 @@ async fn token_by_hash(
 
 /// A live token by the hash of its secret, read the cheapest way the store
 /// has: on SQLite in place ([`crate::Store::point_read`]), on PostgreSQL
-/// through its own driver (the list pool; sqlx's `Any` driver copies every
+/// through its own driver (its pool for reads by key; sqlx's `Any` driver copies every
 /// value and column description of the row), else through the read pool.
 pub async fn find_live_token(
     store: &crate::Store,
@@ -206,7 +206,7 @@ pub async fn find_live_token(
     if let Some(found) = store.point_read(|conn| token_by_hash_now(conn, token_hash)) {
         return found;
     }
-    if let Some(mut conn) = store.list_reader().await? {
+    if let Some(mut conn) = store.key_reader().await? {
         let row = sqlx::query::<sqlx::Postgres>(TOKEN_BY_HASH)
             .bind(token_hash)
             .fetch_optional(&mut *conn)

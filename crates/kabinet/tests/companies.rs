@@ -1307,11 +1307,13 @@ async fn offset_pages_start_where_pages_landed_until_a_company_changes() {
             assert_eq!(page, want, "{order}, offset {offset}");
         }
         let after = anchors.counts();
+        // A hit is a list whose places were found (600 and 650 find none
+        // at or before them and walk from the start, as they must).
         assert_eq!(after.1 - before.1, 1, "{order}: only the first page is new");
         assert_eq!(
             after.0 - before.0,
             offsets.len() as u64 - 1,
-            "{order}: the others start from places"
+            "{order}: the others find the list's places"
         );
         // Pages below 500 walk, as they always did.
         assert_eq!(offset_page(order, 450).await, expected[450..500].to_vec());
