@@ -210,6 +210,16 @@ impl PointReads {
     }
 }
 
+/// A connection of `pool` (PostgreSQL's own driver), if the store has one.
+async fn native_connection(
+    pool: &Option<sqlx::PgPool>,
+) -> Result<Option<PoolConnection<sqlx::Postgres>>, StoreError> {
+    match pool {
+        Some(pool) => Ok(Some(pool.acquire().await?)),
+        None => Ok(None),
+    }
+}
+
 /// A PostgreSQL pool's options, for sqlx's `Any` driver or PostgreSQL's own.
 fn postgres_pool<DB: sqlx::Database>(max: u32) -> sqlx::pool::PoolOptions<DB>
 where
@@ -416,10 +426,7 @@ impl Store {
     pub(crate) async fn list_reader(
         &self,
     ) -> Result<Option<PoolConnection<sqlx::Postgres>>, StoreError> {
-        match &self.lists {
-            Some(pool) => Ok(Some(pool.acquire().await?)),
-            None => Ok(None),
-        }
+        native_connection(&self.lists).await
     }
 
     /// PostgreSQL: a connection of its own driver for a read by key (a
@@ -427,10 +434,7 @@ impl Store {
     pub(crate) async fn key_reader(
         &self,
     ) -> Result<Option<PoolConnection<sqlx::Postgres>>, StoreError> {
-        match &self.keys {
-            Some(pool) => Ok(Some(pool.acquire().await?)),
-            None => Ok(None),
-        }
+        native_connection(&self.keys).await
     }
 
     /// A write transaction. Everything a use case changes, its audit record

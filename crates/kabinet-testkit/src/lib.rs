@@ -240,6 +240,13 @@ impl TestApp {
         Reply::from(request.send().await.expect("request")).await
     }
 
+    /// Edits what is at `path` as it is now: reads it (GET) for its ETag,
+    /// then PATCHes `body` with that ETag in `If-Match`.
+    pub async fn patch_current(&self, path: &str, body: &Value) -> Reply {
+        let current = self.get(path).await;
+        self.patch(path, current.header("etag"), body).await
+    }
+
     pub async fn delete(&self, path: &str) -> Reply {
         Reply::from(
             self.request(Method::DELETE, path)

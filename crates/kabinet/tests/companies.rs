@@ -1014,13 +1014,8 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
 
     // An edit that leaves the search text alone keeps what was remembered.
     let path = format!("/api/v1/companies/{}", ids[0]);
-    let card = app.get(&path).await;
     let edit = app
-        .patch(
-            &path,
-            card.header("etag"),
-            &json!({"region": "Новосибирская область"}),
-        )
+        .patch_current(&path, &json!({"region": "Новосибирская область"}))
         .await;
     assert_eq!(edit.status, 200, "{}", edit.text);
     let before = memo.counts();
@@ -1028,10 +1023,7 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     assert_eq!(step(before), (1, 0));
 
     // A rename out of the word: counted again.
-    let card = app.get(&path).await;
-    let edit = app
-        .patch(&path, card.header("etag"), &json!({"name": "Базальт"}))
-        .await;
+    let edit = app.patch_current(&path, &json!({"name": "Базальт"})).await;
     assert_eq!(edit.status, 200, "{}", edit.text);
     let before = memo.counts();
     assert_eq!(search().await, (2, 2));
@@ -1111,13 +1103,8 @@ async fn a_card_read_by_token_is_remembered_until_a_company_changes() {
 
     // An edit of another company forgets this card too (one epoch for all).
     let other_path = format!("/api/v1/companies/{other}");
-    let other_card = app.get(&other_path).await;
     let edit = app
-        .patch(
-            &other_path,
-            other_card.header("etag"),
-            &json!({"region": "Томская область"}),
-        )
+        .patch_current(&other_path, &json!({"region": "Томская область"}))
         .await;
     assert_eq!(edit.status, 200, "{}", edit.text);
     let before = cards.counts();
@@ -1325,13 +1312,8 @@ async fn offset_pages_start_where_pages_landed_until_a_company_changes() {
     // after it moves by one. The next request reads the new epoch.
     let by_name = whole("sort=name").await;
     let first = format!("/api/v1/companies/{}", by_name[0]);
-    let card = app.get(&first).await;
     let renamed = app
-        .patch(
-            &first,
-            card.header("etag"),
-            &json!({"name": "Яяя последняя"}),
-        )
+        .patch_current(&first, &json!({"name": "Яяя последняя"}))
         .await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     let expected = whole("sort=name").await;
