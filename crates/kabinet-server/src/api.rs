@@ -446,13 +446,13 @@ pub async fn companies_list(
 /// A page of a company list (the companies, a group's linked clients): the
 /// count, the cursor of the next page and the order the page is listed in.
 pub(crate) fn company_page(
-    items: &[kabinet_store::companies::CompanyRecord],
+    items: &[std::sync::Arc<kabinet_store::companies::CompanyRecord>],
     total: &kabinet_store::companies::Total,
     limit: i64,
     offset: i64,
 ) -> Page<CompanyDto> {
     Page {
-        items: items.iter().map(CompanyDto::from).collect(),
+        items: items.iter().map(|item| CompanyDto::from(&**item)).collect(),
         total: total.count,
         total_exact: total.exact,
         limit,

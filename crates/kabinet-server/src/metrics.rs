@@ -91,8 +91,13 @@ pub async fn metrics(State(state): State<AppState>, _ctx: crate::extract::ApiCtx
             store.list_anchors().counts(),
         ),
         (
+            "kabinet_list_pages_total",
+            "Company list pages by token whose ids were remembered (hit) or read (miss).",
+            store.list_pages().counts(),
+        ),
+        (
             "kabinet_company_cards_total",
-            "Company cards read by token answered from memory (hit) or read from the database (miss).",
+            "Company cards read by token, alone or on a list page, answered from memory (hit) or read from the database (miss).",
             store.company_cards().counts(),
         ),
     ] {

@@ -226,7 +226,7 @@ impl Services {
         &self,
         actor: &Actor,
         mut query: CompanyQuery,
-    ) -> Result<(Vec<CompanyRecord>, companies::Total), ServiceError> {
+    ) -> Result<(Vec<Arc<CompanyRecord>>, companies::Total), ServiceError> {
         actor.require(Function::CompaniesView)?;
         query.scope_path = actor.scope_path.clone();
         query.scope_group = actor.group_company_id;

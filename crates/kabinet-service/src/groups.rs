@@ -17,6 +17,7 @@ use kabinet_store::companies::{self, CompanyQuery, CompanyRecord};
 use kabinet_store::group_links::{self, GroupLinkRecord};
 use kabinet_store::users::UserRecord;
 use kabinet_store::{commit, outbox, AnyConnection, StoreError};
+use std::sync::Arc;
 
 use crate::audit::record;
 use crate::companies::company_in_scope;
@@ -145,6 +146,7 @@ impl Services {
                     .iter()
                     .any(|inn| group.fields.inns.contains(inn))
             })
+            .map(Arc::unwrap_or_clone)
             .collect();
         let client = match matching.len() {
             // A group admin is not told that a company with this number
@@ -255,7 +257,7 @@ impl Services {
         actor: &Actor,
         group_id: i64,
         mut query: CompanyQuery,
-    ) -> Result<(Vec<CompanyRecord>, companies::Total), ServiceError> {
+    ) -> Result<(Vec<Arc<CompanyRecord>>, companies::Total), ServiceError> {
         actor.require(Function::CompaniesView)?;
         let mut conn = self.store.reader().await?;
         let group = company_in_scope(&mut conn, actor, group_id).await?;

@@ -1,6 +1,8 @@
 //! Companies: the card, the tree, soft deletion and search.
 
 use sqlx::AnyConnection;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::db::{
     col, column_names, flag, fts_phrase, push_text_search, run_ready, trigram_word, Backend,
@@ -1119,7 +1121,7 @@ pub const MEMO_SEARCHES: usize = 4096;
 pub type CompanyCards = crate::epoch_memo::EpochMemo<i64, std::sync::Arc<CompanyRecord>>;
 
 /// At most this many cards are remembered (a card is about a kilobyte).
-pub const MEMO_CARDS: usize = 16_384;
+pub const MEMO_CARDS: usize = 32_768;
 
 /// What a list may take from memory: the probes of searches, and the
 /// totals of lists where the request read the epochs already (with its
@@ -1129,8 +1131,26 @@ pub(crate) struct ListMemo<'a> {
     pub word_matches: &'a WordMatchMemo,
     pub totals: &'a ListTotals,
     pub anchors: &'a ListAnchors,
+    pub cards: &'a CompanyCards,
+    pub pages: &'a ListPages,
     pub epochs: Option<ReadEpochs>,
 }
+
+/// The ids of list pages (a list's filters, order and place: the statement
+/// that reads them, values and all), remembered with the company epoch like
+/// [`ListTotals`]; with the cards of [`CompanyCards`], a page read again
+/// costs no statement but the request's token read. Lists that read group
+/// links are not remembered ([`totals_key`] says why).
+///
+/// A page is remembered on its second read at an epoch: the first leaves a
+/// mark (`None`) only, so that pages read once (random deep offsets, a
+/// search typed once) do not push out the cards of pages read again and
+/// again.
+pub type ListPages = crate::epoch_memo::EpochMemo<Sql, Option<Arc<Vec<i64>>>>;
+
+/// At most this many pages are remembered (a statement and up to 501 ids:
+/// about a kilobyte each at 50 a page).
+pub const MEMO_PAGES: usize = 8192;
 
 /// Where pages of a list landed, by the list's filters and order
 /// ([`anchors_key`]), remembered at the company epoch: a position in the
@@ -1264,7 +1284,7 @@ pub async fn list(
     conn: &mut AnyConnection,
     backend: Backend,
     query: &CompanyQuery,
-) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
+) -> Result<(Vec<Arc<CompanyRecord>>, Total), StoreError> {
     list_in(&mut Reader::Pool(conn), backend, query, None).await
 }
 
@@ -1279,7 +1299,7 @@ pub async fn list_read(
     store: &crate::Store,
     query: &CompanyQuery,
     epochs: Option<ReadEpochs>,
-) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
+) -> Result<(Vec<Arc<CompanyRecord>>, Total), StoreError> {
     let backend = store.backend();
     let owned = query.clone();
     let memos = store.memos();
@@ -1318,7 +1338,7 @@ async fn list_in(
     backend: Backend,
     query: &CompanyQuery,
     memo: Option<ListMemo<'_>>,
-) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
+) -> Result<(Vec<Arc<CompanyRecord>>, Total), StoreError> {
     let words_only = CompanyQuery {
         id: None,
         ..query.clone()
@@ -1345,10 +1365,14 @@ async fn list_in(
             words: Vec::new(),
             ..words_only.clone()
         };
-        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM companies c"));
+        let mut sql = Sql::new("SELECT c.id FROM companies c");
         push_filters(&mut sql, &filters, backend, WordScan::Index);
         sql.push(" AND c.id = ").bind(id);
-        conn.optional::<CompanyRecord>(&sql, &COLUMN_NAMES).await?
+        let memo = memo.filter(|_| totals_key(query).is_some());
+        read_page(&mut *conn, backend, &sql, "", memo)
+            .await?
+            .into_iter()
+            .next()
     };
     let Some(exact) = exact else {
         return list_matching(conn, backend, &words_only, memo).await;
@@ -1526,7 +1550,7 @@ async fn list_matching(
     backend: Backend,
     query: &CompanyQuery,
     memo: Option<ListMemo<'_>>,
-) -> Result<(Vec<CompanyRecord>, Total), StoreError> {
+) -> Result<(Vec<Arc<CompanyRecord>>, Total), StoreError> {
     let (matches, counted) = totals_memo(&mut *conn, backend, query, memo).await?;
     // A common search is listed in the order added unless a sort is
     // chosen, or the list's own scope and filters leave few of its matches
@@ -1608,22 +1632,26 @@ async fn list_matching(
     } else {
         "c.id"
     };
-    let mut page = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM companies c WHERE c.id IN (SELECT c.id"
-    ));
-    push_from(&mut page, query, backend);
-    push_filters(&mut page, query, backend, scan);
+    // The page's ids, in order.
+    let mut ids = Sql::new("SELECT c.id");
+    push_from(&mut ids, query, backend);
+    push_filters(&mut ids, query, backend, scan);
     if let Some(after) = start_after {
-        push_after(&mut page, after, inner_id);
+        push_after(&mut ids, after, inner_id);
     }
-    page.push(&order(inner_id));
-    page.push(" LIMIT ")
+    ids.push(&order(inner_id));
+    ids.push(" LIMIT ")
         .bind(limit)
         .push(" OFFSET ")
-        .bind(offset)
-        .push(")");
-    page.push(&order("c.id"));
-    let mut items: Vec<CompanyRecord> = conn.all(&page, &COLUMN_NAMES).await?;
+        .bind(offset);
+    let mut items = read_page(
+        &mut *conn,
+        backend,
+        &ids,
+        &order("c.id"),
+        memo.filter(|_| totals_key(query).is_some()),
+    )
+    .await?;
     let row_before = (with_row_before && !items.is_empty()).then(|| items.remove(0));
     let next = items
         .last()
@@ -1658,6 +1686,115 @@ async fn list_matching(
         descending,
     };
     Ok((items, total))
+}
+
+/// The companies whose ids `ids` reads (`SELECT c.id …`, in its order).
+/// Where the request read the company epoch (`memo`), a page read twice
+/// before at that epoch takes its ids from memory ([`ListPages`]) and its
+/// cards from [`CompanyCards`], reading any card not remembered by id
+/// ([`cards_of`]); a page read once before is read whole and its ids and
+/// cards remembered; a page not read before is read whole and marked.
+/// Else, or where a company left since its ids were remembered, the rows
+/// are read whole, in `order` (an `ORDER BY` of the outer statement's `c`).
+/// `memo` must be `None` for a list that reads group links.
+async fn read_page(
+    conn: &mut Reader<'_>,
+    backend: Backend,
+    ids: &Sql,
+    order: &str,
+    memo: Option<ListMemo<'_>>,
+) -> Result<Vec<Arc<CompanyRecord>>, StoreError> {
+    let remember = memo.and_then(|m| Some((m, m.epochs?.company)));
+    let mut seen = false;
+    if let Some((memo, epoch)) = remember {
+        match memo.pages.get(epoch, ids) {
+            Some(Some(page)) => {
+                if let Some(items) = cards_of(&mut *conn, backend, &page, memo.cards, epoch).await?
+                {
+                    return Ok(items);
+                }
+                seen = true;
+            }
+            Some(None) => seen = true,
+            None => {}
+        }
+    }
+    let page = ids.wrapped(
+        &format!("SELECT {COLUMNS} FROM companies c WHERE c.id IN ("),
+        &format!("){order}"),
+    );
+    let items: Vec<CompanyRecord> = conn.all(&page, &COLUMN_NAMES).await?;
+    let items: Vec<Arc<CompanyRecord>> = items.into_iter().map(Arc::new).collect();
+    if let Some((memo, epoch)) = remember {
+        if seen {
+            let page_ids = items.iter().map(|card| card.id).collect();
+            memo.pages.put(epoch, ids.clone(), Some(Arc::new(page_ids)));
+            memo.cards
+                .put_many(epoch, items.iter().map(|card| (card.id, Arc::clone(card))));
+        } else {
+            memo.pages.put(epoch, ids.clone(), None);
+        }
+    }
+    Ok(items)
+}
+
+/// The cards of `ids`, in their order: those remembered at the company
+/// `epoch` from memory, the others read in one statement and remembered.
+/// `None` where one of them is no longer there (deleted since the ids were
+/// read), or where most are not remembered (the card memo, smaller than the
+/// page memo, started again): the page's own statement reads them as fast.
+async fn cards_of(
+    conn: &mut Reader<'_>,
+    backend: Backend,
+    ids: &[i64],
+    cards: &CompanyCards,
+    epoch: i64,
+) -> Result<Option<Vec<Arc<CompanyRecord>>>, StoreError> {
+    let mut found = cards.get_many(epoch, ids);
+    if found.iter().filter(|card| card.is_none()).count() * 2 > ids.len() {
+        return Ok(None);
+    }
+    let missing: Vec<i64> = ids
+        .iter()
+        .zip(&found)
+        .filter(|(_, card)| card.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    if !missing.is_empty() {
+        let list = missing
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        // One statement for any number of ids: an array on PostgreSQL, a
+        // JSON array on SQLite.
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM companies c WHERE "));
+        match backend {
+            Backend::Postgres => sql
+                .push("c.id = ANY(CAST(")
+                .bind(format!("{{{list}}}"))
+                .push(" AS int8[]))"),
+            Backend::Sqlite => sql
+                .push("c.id IN (SELECT value FROM json_each(")
+                .bind(format!("[{list}]"))
+                .push("))"),
+        };
+        let read: Vec<CompanyRecord> = conn.all(&sql, &COLUMN_NAMES).await?;
+        let read: HashMap<i64, Arc<CompanyRecord>> = read
+            .into_iter()
+            .map(|card| (card.id, Arc::new(card)))
+            .collect();
+        cards.put_many(epoch, read.iter().map(|(id, card)| (*id, Arc::clone(card))));
+        for (slot, id) in found.iter_mut().zip(ids) {
+            if slot.is_none() {
+                match read.get(id) {
+                    Some(card) => *slot = Some(Arc::clone(card)),
+                    None => return Ok(None),
+                }
+            }
+        }
+    }
+    Ok(found.into_iter().collect::<Option<Vec<_>>>())
 }
 
 /// Distinct non-empty regions and macroregions of the live companies that

@@ -115,19 +115,22 @@ pub(crate) struct Memos {
     cards: Arc<crate::companies::CompanyCards>,
     /// Where company lists' pages landed, by company epoch.
     anchors: Arc<crate::companies::ListAnchors>,
+    /// The ids of company list pages, by company epoch.
+    pages: Arc<crate::companies::ListPages>,
 }
 
 impl Default for Memos {
     fn default() -> Self {
         use crate::companies::{
-            CompanyCards, ListAnchors, ListTotals, WordMatchMemo, MEMO_CARDS, MEMO_LISTS,
-            MEMO_SEARCHES,
+            CompanyCards, ListAnchors, ListPages, ListTotals, WordMatchMemo, MEMO_CARDS,
+            MEMO_LISTS, MEMO_PAGES, MEMO_SEARCHES,
         };
         Self {
             word_matches: Arc::new(WordMatchMemo::new(MEMO_SEARCHES)),
             totals: Arc::new(ListTotals::new(MEMO_LISTS)),
             cards: Arc::new(CompanyCards::new(MEMO_CARDS)),
             anchors: Arc::new(ListAnchors::new(MEMO_LISTS)),
+            pages: Arc::new(ListPages::new(MEMO_PAGES)),
         }
     }
 }
@@ -143,6 +146,8 @@ impl Memos {
             word_matches: &self.word_matches,
             totals: &self.totals,
             anchors: &self.anchors,
+            cards: &self.cards,
+            pages: &self.pages,
             epochs,
         }
     }
@@ -367,6 +372,12 @@ impl Store {
         Arc::clone(&self.memos.anchors)
     }
 
+    /// The ids of company list pages remembered by company epoch
+    /// ([`crate::companies::ListPages`]); shared by the store's clones.
+    pub fn list_pages(&self) -> Arc<crate::companies::ListPages> {
+        Arc::clone(&self.memos.pages)
+    }
+
     /// Company cards remembered by company epoch
     /// ([`crate::companies::CompanyCards`]); shared by the store's clones.
     pub fn company_cards(&self) -> Arc<crate::companies::CompanyCards> {
@@ -520,7 +531,7 @@ impl Store {
 }
 
 /// A bound value of a dynamically built statement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Int(Option<i64>),
     Text(Option<String>),
@@ -575,7 +586,7 @@ impl rusqlite::ToSql for Value {
 
 /// A statement built piece by piece with numbered placeholders, so that
 /// filters and sorting can be composed while every value stays bound.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
 pub struct Sql {
     text: String,
     values: Vec<Value>,
@@ -605,6 +616,15 @@ impl Sql {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// This statement inside `before` and `after` (SQL text, never user
+    /// input), its values bound as they are: a query made a subquery.
+    pub fn wrapped(&self, before: &str, after: &str) -> Self {
+        Self {
+            text: format!("{before}{}{after}", self.text),
+            values: self.values.clone(),
+        }
     }
 
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {

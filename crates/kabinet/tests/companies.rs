@@ -1398,3 +1398,136 @@ async fn a_session_list_remembers_its_totals_until_a_company_changes() {
         "the API by session remembers too"
     );
 }
+
+/// A list page read by token twice is remembered with the company epoch:
+/// read again, its ids and cards come from memory (a card no longer
+/// remembered is read by id, in one statement with the others); each item is
+/// the card field for field, and a change by anyone (the API, another node's
+/// plain SQL, a soft delete) shows in the next page.
+#[tokio::test]
+async fn a_list_page_takes_remembered_cards_and_shows_every_change_at_once() {
+    let app = TestApp::spawn().await;
+    let region = "Ярославская область";
+    let mut ids = Vec::new();
+    for name in ["Бета", "Альфа", "Гамма", "Дельта"] {
+        let mut card = company(name);
+        card["region"] = json!(region);
+        ids.push(id_of(&app.create_company(card).await));
+    }
+    let cards = app.services.store.company_cards();
+    let step = |before: (u64, u64)| {
+        let now = cards.counts();
+        (now.0 - before.0, now.1 - before.1)
+    };
+    let pages = app.services.store.list_pages();
+    let pages_step = |before: (u64, u64)| {
+        let now = pages.counts();
+        (now.0 - before.0, now.1 - before.1)
+    };
+    let list = format!(
+        "/api/v1/companies?region={}&sort=name&limit=3",
+        urlencode(region)
+    );
+    let page = |path: String| {
+        let app = &app;
+        async move {
+            let reply = app.get(&path).await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.body
+        }
+    };
+    let names = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|item| item["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+
+    // First read: every card read by id (three misses), then remembered.
+    let (before, before_pages) = (cards.counts(), pages.counts());
+    let first = page(list.clone()).await;
+    assert_eq!(names(&first), ["Альфа", "Бета", "Гамма"]);
+    assert_eq!(step(before), (0, 0), "read whole");
+    assert_eq!(pages_step(before_pages), (0, 1), "the page read once");
+    // Read a second time: read whole again, and remembered.
+    let (before, before_pages) = (cards.counts(), pages.counts());
+    assert_eq!(page(list.clone()).await, first);
+    assert_eq!(step(before), (0, 0), "read whole");
+    assert_eq!(pages_step(before_pages), (1, 0), "the page seen before");
+    let (before, before_pages) = (cards.counts(), pages.counts());
+    let again = page(list.clone()).await;
+    assert_eq!(step(before), (3, 0), "read again: every card from memory");
+    assert_eq!(pages_step(before_pages), (1, 0), "read again: the ids too");
+    assert_eq!(again, first);
+    assert_memo_metrics(&app, "kabinet_list_pages_total", pages.counts()).await;
+    // A card forgotten is read by id; all forgotten (the card memo past
+    // its size starts again), the page is read whole.
+    cards.forget(&id_of(&first["items"][1]));
+    let before = cards.counts();
+    assert_eq!(page(list.clone()).await, first);
+    assert_eq!(step(before), (2, 1), "one card read by id");
+    cards.clear();
+    let before = cards.counts();
+    assert_eq!(page(list.clone()).await, first);
+    assert_eq!(step(before), (0, 3), "none remembered: read whole");
+    let before = cards.counts();
+    assert_eq!(page(list.clone()).await, first);
+    assert_eq!(step(before), (3, 0), "and remembered again");
+    // A card the page remembered answers the card GET too, and each item
+    // is the card field for field.
+    for item in first["items"].as_array().unwrap() {
+        let before = cards.counts();
+        let card = page(format!("/api/v1/companies/{}", item["id"])).await;
+        assert_eq!(step(before), (1, 0));
+        for (field, value) in item.as_object().unwrap() {
+            assert_eq!(&card[field], value, "field {field}");
+        }
+    }
+    // The next page by its cursor: not read before.
+    let next = first["next"].as_str().expect("next").to_string();
+    let before = cards.counts();
+    let second = page(format!("{list}&after={}", urlencode(&next))).await;
+    assert_eq!(names(&second), ["Дельта"]);
+    assert_eq!(step(before), (0, 0));
+
+    // A rename through the API moves the epoch: the page is read again,
+    // in its new order.
+    let renamed = app
+        .patch_current(
+            &format!("/api/v1/companies/{}", ids[1]),
+            &json!({"name": "Ёж"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let (before, before_pages) = (cards.counts(), pages.counts());
+    assert_eq!(
+        names(&page(list.clone()).await),
+        ["Бета", "Гамма", "Дельта"]
+    );
+    assert_eq!(step(before), (0, 0));
+    assert_eq!(pages_step(before_pages), (0, 1));
+
+    // Plain SQL (another node, a script) moves a company out of the region
+    // and renames another: the next page has both changes.
+    app.execute(
+        "UPDATE companies SET region = 'Тверская область' WHERE id = $1",
+        &[ids[0]],
+    )
+    .await;
+    app.execute(
+        "UPDATE companies SET name = 'Вега', name_sort = 'вега' WHERE id = $1",
+        &[ids[2]],
+    )
+    .await;
+    let body = page(list.clone()).await;
+    assert_eq!(names(&body), ["Вега", "Дельта", "Ёж"]);
+
+    // A soft delete leaves it out; the total follows.
+    let deleted = app.delete(&format!("/api/v1/companies/{}", ids[3])).await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+    let body = page(list.clone()).await;
+    assert_eq!(names(&body), ["Вега", "Ёж"]);
+    assert_eq!(body["total"], 2);
+}
