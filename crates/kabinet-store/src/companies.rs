@@ -1121,7 +1121,7 @@ pub const MEMO_SEARCHES: usize = 4096;
 pub type CompanyCards = crate::epoch_memo::EpochMemo<i64, std::sync::Arc<CompanyRecord>>;
 
 /// At most this many cards are remembered (a card is about a kilobyte).
-pub const MEMO_CARDS: usize = 32_768;
+pub const MEMO_CARDS: usize = 16_384;
 
 /// What a list may take from memory: the probes of searches, and the
 /// totals of lists where the request read the epochs already (with its

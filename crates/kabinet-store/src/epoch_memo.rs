@@ -46,9 +46,8 @@ impl<K, V> State<K, V> {
     /// Moves to `epoch` when it is newer, forgetting everything held (an
     /// older epoch, a reader that read it before the last change, then
     /// neither reads nor writes). What is forgotten is handed back to be
-    /// freed after the lock is let go ([`release`]): freeing thousands of
-    /// cards takes milliseconds that other requests would otherwise wait
-    /// for.
+    /// dropped after the lock is let go: freeing thousands of cards takes
+    /// milliseconds that other requests would otherwise wait for.
     fn advance(&mut self, epoch: i64) -> Option<HashMap<K, V>> {
         (epoch > self.epoch).then(|| {
             self.epoch = epoch;
@@ -57,36 +56,7 @@ impl<K, V> State<K, V> {
     }
 }
 
-/// Maps this large or larger are freed on a thread of their own.
-const FREE_APART: usize = 1024;
-
-/// Frees what a memo forgot: a large map on a thread of its own (a full
-/// card memo is 32,768 cards of a few dozen allocations each, tens of
-/// milliseconds of `free` that would hold up every request queued on the
-/// runtime thread that happened to forget them), a small one at once.
-fn release<K: Send + 'static, V: Send + 'static>(forgotten: Option<HashMap<K, V>>) {
-    type Garbage = Box<dyn Send>;
-    static FREER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Garbage>>> =
-        std::sync::OnceLock::new();
-    let Some(map) = forgotten else { return };
-    if map.len() < FREE_APART {
-        return;
-    }
-    let freer = FREER.get_or_init(|| {
-        let (send, receive) = std::sync::mpsc::channel::<Garbage>();
-        std::thread::Builder::new()
-            .name("memo-free".into())
-            .spawn(move || receive.into_iter().for_each(drop))
-            .ok()
-            .map(|_| send)
-    });
-    // Without the thread (it could not start), freed here.
-    if let Some(freer) = freer {
-        let _ = freer.send(Box::new(map));
-    }
-}
-
-impl<K: Eq + Hash + Send + 'static, V: Clone + Send + 'static> EpochMemo<K, V> {
+impl<K: Eq + Hash, V: Clone> EpochMemo<K, V> {
     pub fn new(capacity: usize) -> Self {
         Self {
             state: Mutex::new(State {
@@ -114,7 +84,7 @@ impl<K: Eq + Hash + Send + 'static, V: Clone + Send + 'static> EpochMemo<K, V> {
                 .flatten();
             (found, forgotten)
         };
-        release(forgotten);
+        drop(forgotten);
         match found {
             Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
             None => self.misses.fetch_add(1, Ordering::Relaxed),
@@ -135,7 +105,7 @@ impl<K: Eq + Hash + Send + 'static, V: Clone + Send + 'static> EpochMemo<K, V> {
                 .collect();
             (found, forgotten)
         };
-        release(forgotten);
+        drop(forgotten);
         let hits = found.iter().filter(|v| v.is_some()).count() as u64;
         self.hits.fetch_add(hits, Ordering::Relaxed);
         self.misses
@@ -164,7 +134,7 @@ impl<K: Eq + Hash + Send + 'static, V: Clone + Send + 'static> EpochMemo<K, V> {
                 }
             }
         }
-        forgotten.into_iter().for_each(|map| release(Some(map)));
+        drop(forgotten);
     }
 
     /// Forgets `key` (its next read goes to the database).
@@ -176,7 +146,7 @@ impl<K: Eq + Hash + Send + 'static, V: Clone + Send + 'static> EpochMemo<K, V> {
     /// Forgets everything remembered (the next reads go to the database).
     pub fn clear(&self) {
         let forgotten = std::mem::take(&mut self.lock().values);
-        release(Some(forgotten));
+        drop(forgotten);
     }
 
     fn lock(&self) -> MutexGuard<'_, State<K, V>> {
@@ -228,42 +198,6 @@ mod tests {
         assert_eq!(memo.get_many(1, &[1, 4, 5]), [None, Some(40), Some(50)]);
         // A newer epoch forgets everything before it.
         assert_eq!(memo.get_many(2, &[4, 5]), [None, None]);
-    }
-
-    /// Records the thread it is dropped on.
-    #[derive(Clone, Debug)]
-    struct Witness(std::sync::Arc<Mutex<Vec<Option<String>>>>);
-
-    impl Drop for Witness {
-        fn drop(&mut self) {
-            let name = std::thread::current().name().map(str::to_string);
-            self.0.lock().unwrap().push(name);
-        }
-    }
-
-    #[test]
-    fn a_large_forgotten_memo_is_freed_on_a_thread_of_its_own() {
-        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
-        let here = std::thread::current().name().map(str::to_string);
-        // A small memo forgotten: freed at once, on this thread.
-        let memo: EpochMemo<usize, std::sync::Arc<Witness>> = EpochMemo::new(usize::MAX);
-        memo.put(1, 0, std::sync::Arc::new(Witness(seen.clone())));
-        memo.clear();
-        assert_eq!(*seen.lock().unwrap(), [here]);
-        // A large one (a new epoch forgets it): freed by the freeing thread.
-        seen.lock().unwrap().clear();
-        memo.put_many(
-            1,
-            (0..FREE_APART).map(|i| (i, std::sync::Arc::new(Witness(seen.clone())))),
-        );
-        assert!(memo.get(2, &0).is_none());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while seen.lock().unwrap().len() < FREE_APART && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.len(), FREE_APART, "every value freed");
-        assert!(seen.iter().all(|name| name.as_deref() == Some("memo-free")));
     }
 
     #[test]
