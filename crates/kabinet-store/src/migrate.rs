@@ -167,6 +167,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0021_epoch_truncate.sql"),
         data: None,
     },
+    Migration {
+        version: 22,
+        name: "provider_index",
+        sqlite: include_str!("../migrations/sqlite/0022_provider_index.sql"),
+        postgres: include_str!("../migrations/postgres/0022_provider_index.sql"),
+        data: None,
+    },
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

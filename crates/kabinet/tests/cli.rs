@@ -141,7 +141,7 @@ async fn first_start_prints_a_generated_password_that_signs_in() {
 async fn reset_password_token_create_backup_demo_and_migrate() {
     let data = DataDir::new();
     let (migrate_out, _) = run(kabinet(&["migrate"], &data));
-    assert_eq!(migrate_out.trim(), "migrations applied: 21");
+    assert_eq!(migrate_out.trim(), "migrations applied: 22");
     let (again, _) = run(kabinet(&["migrate"], &data));
     assert_eq!(
         again.trim(),
