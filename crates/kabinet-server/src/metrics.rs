@@ -92,7 +92,7 @@ pub async fn metrics(State(state): State<AppState>, _ctx: crate::extract::ApiCtx
         ),
         (
             "kabinet_list_pages_total",
-            "Company list pages by token whose ids were remembered (hit) or read (miss).",
+            "Company list pages by token read before at the company epoch (hit: marked by a first read, or remembered by a second) or not (miss).",
             store.list_pages().counts(),
         ),
         (
