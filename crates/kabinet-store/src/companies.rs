@@ -1140,7 +1140,7 @@ pub(crate) struct ListMemo<'a> {
 /// that reads them, values and all), remembered with the company epoch like
 /// [`ListTotals`]; with the cards of [`CompanyCards`], a page read again
 /// costs no statement but the request's token read. Lists that read group
-/// links are not remembered ([`totals_key`] says why).
+/// links are not remembered ([`reads_group_links`]).
 ///
 /// A page is remembered on its second read at an epoch: the first leaves a
 /// mark (`None`) only, so that pages read once (random deep offsets, a
@@ -1226,7 +1226,7 @@ pub const MEMO_LISTS: usize = 4096;
 /// with those. A new filter that reads another table must be left out here
 /// the same way, or its totals would outlive a change to that table.
 fn totals_key(query: &CompanyQuery) -> Option<CompanyQuery> {
-    if query.scope_group.is_some() || query.linked_to.is_some() {
+    if reads_group_links(query) {
         return None;
     }
     Some(CompanyQuery {
@@ -1238,6 +1238,13 @@ fn totals_key(query: &CompanyQuery) -> Option<CompanyQuery> {
         after: None,
         ..query.clone()
     })
+}
+
+/// Whether a list reads group links (a group admin's scope, a group's
+/// clients): the company epoch does not move with those, so nothing of such
+/// a list is remembered by it.
+fn reads_group_links(query: &CompanyQuery) -> bool {
+    query.scope_group.is_some() || query.linked_to.is_some()
 }
 
 /// The search epoch (migration 18).
@@ -1368,7 +1375,7 @@ async fn list_in(
         let mut sql = Sql::new("SELECT c.id FROM companies c");
         push_filters(&mut sql, &filters, backend, WordScan::Index);
         sql.push(" AND c.id = ").bind(id);
-        let memo = memo.filter(|_| totals_key(query).is_some());
+        let memo = memo.filter(|_| !reads_group_links(query));
         read_page(&mut *conn, backend, &sql, "", memo)
             .await?
             .into_iter()
@@ -1649,7 +1656,7 @@ async fn list_matching(
         backend,
         &ids,
         &order("c.id"),
-        memo.filter(|_| totals_key(query).is_some()),
+        memo.filter(|_| !reads_group_links(query)),
     )
     .await?;
     let row_before = (with_row_before && !items.is_empty()).then(|| items.remove(0));
@@ -1751,15 +1758,15 @@ async fn cards_of(
     epoch: i64,
 ) -> Result<Option<Vec<Arc<CompanyRecord>>>, StoreError> {
     let mut found = cards.get_many(epoch, ids);
-    if found.iter().filter(|card| card.is_none()).count() * 2 > ids.len() {
-        return Ok(None);
-    }
     let missing: Vec<i64> = ids
         .iter()
         .zip(&found)
         .filter(|(_, card)| card.is_none())
         .map(|(id, _)| *id)
         .collect();
+    if missing.len() * 2 > ids.len() {
+        return Ok(None);
+    }
     if !missing.is_empty() {
         let list = missing
             .iter()
