@@ -294,6 +294,16 @@ def prepare(args):
     # cards): most of these are read from the database.
     write("card_spread.txt",
           [f"/api/v1/companies/{rng.randint(id_min, id_max)}" for _ in range(200_000)])
+    # 8. Reads while companies change: the searches, phone searches, list
+    # first pages and cards above, a quarter each, in random order (bench/run
+    # edits companies beside them).
+    mixed = []
+    for name in ("search.txt", "phone.txt", "list.txt", "card.txt"):
+        with open(os.path.join(args.out, name), encoding="utf-8") as f:
+            lines = [line for line in f.read().splitlines() if line]
+        mixed += [rng.choice(lines) for _ in range(1000)]
+    rng.shuffle(mixed)
+    write("mixed.txt", mixed)
     write("bare.txt", [f"/card/{i}" for i in ids])
     write("bare_pg.txt", [f"/pg/card/{i}" for i in ids])
     for company_id in ids[:5]:
@@ -425,6 +435,24 @@ def once(args):
         sys.exit(1)
 
 
+def metrics(args):
+    """The server's counters (`/metrics`, Prometheus text) as one JSON
+    object: `name{labels}` to its value."""
+    status, _, body = call(args.base, "/metrics", args.token)
+    if status != 200:
+        fail(f"/metrics answered {status}")
+    values = {}
+    for line in str(body).splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            fail(f"/metrics: cannot read the line {line!r}")
+    print(json.dumps(values))
+
+
 def wrk_result(args):
     """The BENCH_RESULT line of a wrk run as JSON, after checking wrk's own
     error lines; exits 1 with the reason if the run had any error."""
@@ -464,6 +492,8 @@ SCENARIOS = [
     ("card_spread", "4. company card GET, admin token, 200,000 ids (mostly not remembered)", True),
     ("subtree", "4. company card GET, benchsubtree token", True),
     ("patch", "5. company PATCH with If-Match", True),
+    ("mixed", "8. searches, phone searches, list pages and cards (a quarter each) while companies change", True),
+    ("mixed_patch", "8. the company PATCHes beside them (one connection, paced)", False),
     ("storm_signin", "6. sign-in storm: POST /auth/login (16 conns)", False),
     ("storm_card", "6. company card GET during the storm", True),
     ("bare", "7. bare axum JSON endpoint (ceiling)", False),
@@ -515,7 +545,7 @@ def report(args):
             rows.append({"scenario": key, "title": title, "skipped": True})
             continue
         rps = r["rps"]
-        if key == "patch" and r.get("duration_s"):
+        if key in ("patch", "mixed_patch") and r.get("duration_s"):
             # The PATCHes alone (each thread reads a company once first).
             rps_patch = r.get("patch_ok", 0) / r["duration_s"]
         else:
@@ -535,6 +565,27 @@ def report(args):
 
     def by(key):
         return next((r for r in rows if r["scenario"] == key and not r.get("skipped")), None)
+
+    # The mixed reads: how often the company epoch moved under them, and
+    # what share of cards and pages memory answered meanwhile.
+    mixed = by("mixed")
+    try:
+        before = json.load(open(os.path.join(args.dir, "mixed_metrics_before.json")))
+        after = json.load(open(os.path.join(args.dir, "mixed_metrics_after.json")))
+    except (OSError, ValueError):
+        before = after = None
+    if mixed is not None:
+        edits = by("mixed_patch")
+        if edits is not None:
+            mixed["writes_per_s"] = edits.get("patches_per_s")
+        if before is not None:
+            for memo, field in (("kabinet_company_cards_total", "cards_from_memory"),
+                                ("kabinet_list_pages_total", "pages_read_before")):
+                hits = after.get(memo + '{memo="hit"}', 0) - before.get(memo + '{memo="hit"}', 0)
+                misses = after.get(memo + '{memo="miss"}', 0) \
+                    - before.get(memo + '{memo="miss"}', 0)
+                if hits + misses > 0:
+                    mixed[field] = round(hits / (hits + misses), 4)
 
     def p99(key):
         row = by(key)
@@ -631,6 +682,13 @@ def report(args):
               f"storm)\n")
     markdown = header + "\n" + "\n".join(table) + "\n\nGoals of issue 6:\n\n" + \
         "\n".join(goal_table) + "\n"
+    if mixed is not None and "writes_per_s" in mixed:
+        markdown += (f"\nScenario 8 ran beside {mixed['writes_per_s']:.1f} company PATCHes a "
+                     f"second; meanwhile memory answered "
+                     f"{mixed.get('cards_from_memory', 0) * 100:.1f} % of the cards read "
+                     f"(alone or on a page), and "
+                     f"{mixed.get('pages_read_before', 0) * 100:.1f} % of the list pages had "
+                     f"been read before at their company epoch.\n")
     if extra.get("errors"):
         markdown += "\nErrors:\n\n" + "\n".join(f"- {e}" for e in extra["errors"]) + "\n"
 
@@ -674,6 +732,10 @@ def main():
     p.add_argument("--token", required=True)
     p.add_argument("--paths", required=True)
     p.set_defaults(run=once)
+    p = sub.add_parser("metrics")
+    p.add_argument("--base", required=True)
+    p.add_argument("--token", required=True)
+    p.set_defaults(run=metrics)
     p = sub.add_parser("wrk-result")
     p.add_argument("file")
     p.set_defaults(run=wrk_result)

@@ -14,6 +14,12 @@
 -- n412 (a stale ETag: a failure of the scenario), failures (any other status
 -- or a body that names no company) and lost (in-flight entries given up
 -- after 10 s without an answer).
+--
+-- With BENCH_DELAY_MS each connection waits that long before each request
+-- (wrk's `delay`): the paced edits beside the mixed reads of bench/run.
+-- With BENCH_EDIT_LISTED=1 every second edit changes a column the mixed
+-- reads' lists read: a region (every fourth) or a name (every fourth);
+-- the others a tariff and a dialog limit, as without it.
 
 local common = dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 
@@ -29,6 +35,9 @@ local busy = {}       -- id -> { since = os.time(), kind = "GET" or "PATCH" } in
 local headers = {}
 local calls = 0
 local tariffs = { "Старт", "Бизнес", "Корпоративный" }
+local regions = { "Москва", "Новосибирская область", "Омская область", "Томская область" }
+local listed = os.getenv("BENCH_EDIT_LISTED") == "1"
+local edits = 0
 
 function setup(thread)
   common.setup(thread)
@@ -66,6 +75,13 @@ local function release_stale()
       etags[id] = nil
       lost = lost + 1
     end
+  end
+end
+
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause then
+  function delay()
+    return pause
   end
 end
 
@@ -109,6 +125,14 @@ function request()
   patch_headers["If-Match"] = etag
   local body = string.format('{"tariff":"%s","max_dialogs_per_operator":%d}',
     tariffs[math.random(#tariffs)], math.random(1, 100000))
+  if listed then
+    edits = edits + 1
+    if edits % 4 == 3 then
+      body = string.format('{"region":"%s"}', regions[math.random(#regions)])
+    elseif edits % 4 == 0 then
+      body = string.format('{"name":"Правка %d"}', math.random(1, 1000000))
+    end
+  end
   return wrk.format("PATCH", path, patch_headers, body)
 end
 

@@ -261,6 +261,18 @@ async fn lock_epochs(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The company epoch (migration 20) inside a write transaction, after
+/// taking the epochs' row lock on PostgreSQL (SQLite has one writer): read
+/// before and after a change, it tells whether the transaction alone moved
+/// it, and by how much.
+pub async fn company_epoch(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    lock_epochs(&mut *conn).await?;
+    let row = sqlx::query("SELECT company_value AS epoch FROM auth_epoch WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    col(&row, "epoch")
+}
+
 /// Inserts a company under `parent_path` (empty for the root) and returns its id.
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -1146,7 +1158,194 @@ pub(crate) struct ListMemo<'a> {
 /// mark (`None`) only, so that pages read once (random deep offsets, a
 /// search typed once) do not push out the cards of pages read again and
 /// again.
-pub type ListPages = crate::epoch_memo::EpochMemo<Sql, Option<Arc<Vec<i64>>>>;
+pub type ListPages = crate::epoch_memo::EpochMemo<Sql, RememberedPage>;
+
+/// A page in [`ListPages`]: the columns its filters and order read
+/// ([`list_columns`]), and its ids from its second read on (`None` after
+/// the first).
+#[derive(Debug, Clone)]
+pub struct RememberedPage {
+    columns: u32,
+    ids: Option<Arc<Vec<i64>>>,
+}
+
+/// Columns a company list reads to choose and order its companies, as
+/// bits: [`list_columns`] of a list, [`edited_columns`] of an edit. An
+/// edit of one company through this server keeps what is remembered of
+/// lists that read none of the columns it changed ([`remember_edit`]).
+pub mod columns {
+    /// The tree, deletion and the flags a scope is made of (parent, path,
+    /// deleted, provider, group company, child count, creation): every list
+    /// reads these, and an edit that changes one of them forgets every list.
+    pub const STRUCTURE: u32 = 1;
+    pub const NAME: u32 = 1 << 1;
+    /// The search text, and so the digits (both written from the fields).
+    pub const SEARCH: u32 = 1 << 2;
+    pub const REGION: u32 = 1 << 3;
+    pub const MACROREGION: u32 = 1 << 4;
+    pub const RESELLER: u32 = 1 << 5;
+    pub const MULTICHANNEL: u32 = 1 << 6;
+    pub const TARIFF: u32 = 1 << 7;
+    pub const ACCOUNT: u32 = 1 << 8;
+    pub const PBX: u32 = 1 << 9;
+    pub const INNS: u32 = 1 << 10;
+    pub const UPDATED: u32 = 1 << 11;
+}
+
+/// The columns `query` reads to choose its companies (its filters), and to
+/// order them when `ordered`. A new filter or order must add its column
+/// here and in [`edited_columns`], or lists by it would outlive an edit of
+/// it (`lists_remembered_across_an_edit_read_only_the_columns_it_keeps`
+/// checks every filter and order).
+pub(crate) fn list_columns(query: &CompanyQuery, ordered: bool) -> u32 {
+    use columns::*;
+    let mut read = STRUCTURE;
+    for (used, column) in [
+        (!query.words.is_empty(), SEARCH),
+        (query.region.is_some(), REGION),
+        (query.macroregion.is_some(), MACROREGION),
+        (query.is_reseller.is_some(), RESELLER),
+        (query.multichannel_number.is_some(), MULTICHANNEL),
+    ] {
+        if used {
+            read |= column;
+        }
+    }
+    if ordered {
+        read |= match query.sort {
+            CompanySort::Id | CompanySort::CreatedAt => 0,
+            CompanySort::Name => NAME,
+            CompanySort::AccountNumber => ACCOUNT,
+            CompanySort::PbxNumber => PBX,
+            CompanySort::MultichannelNumber => MULTICHANNEL,
+            CompanySort::Tariff => TARIFF,
+            CompanySort::Region => REGION,
+            CompanySort::Macroregion => MACROREGION,
+            CompanySort::Inn => INNS,
+            CompanySort::ChildrenCount => STRUCTURE,
+            CompanySort::UpdatedAt => UPDATED,
+        };
+    }
+    read
+}
+
+/// The columns an edit changed, from the company before and after it.
+pub fn edited_columns(before: &CompanyRecord, after: &CompanyRecord) -> u32 {
+    use columns::*;
+    let (b, a) = (&before.fields, &after.fields);
+    let mut changed = 0;
+    for (differs, column) in [
+        (
+            before.id != after.id
+                || before.path != after.path
+                || b.parent_id != a.parent_id
+                || b.is_provider != a.is_provider
+                || b.is_group_company != a.is_group_company
+                || before.deleted_at != after.deleted_at
+                || before.deletion_id != after.deletion_id
+                || before.children_count != after.children_count
+                || before.created_at != after.created_at,
+            STRUCTURE,
+        ),
+        (b.name != a.name || b.name_sort != a.name_sort, NAME),
+        (b.search_text != a.search_text, SEARCH),
+        (b.region != a.region, REGION),
+        (b.macroregion != a.macroregion, MACROREGION),
+        (b.is_reseller != a.is_reseller, RESELLER),
+        (b.multichannel_number != a.multichannel_number, MULTICHANNEL),
+        (b.tariff != a.tariff, TARIFF),
+        (b.account_number != a.account_number, ACCOUNT),
+        (b.pbx_number != a.pbx_number, PBX),
+        (b.inns != a.inns, INNS),
+        (before.updated_at != after.updated_at, UPDATED),
+    ] {
+        if differs {
+            changed |= column;
+        }
+    }
+    changed
+}
+
+/// Before the commit of an edit of one company by this server, in a
+/// transaction that moved the company epoch from `from` to `to` and changed
+/// no other row: the memory of cards and lists moves to `to`, keeping all
+/// but that company's card (remembered as `after`) and the lists that read
+/// a column the edit changed ([`EpochMemo::step`]; where the memory was not
+/// at `from`, everything goes as after any change).
+///
+/// It runs before the commit because the first request to read `to` after
+/// it would otherwise find the memory at `from` and forget everything (with
+/// 16 connections reading, one nearly always did). Until the commit no one
+/// reads `to` (the transaction holds the epoch), and a reader still at
+/// `from` neither reads nor writes the memory. The [`EditMemory`] handed
+/// back empties the memory unless [`EditMemory::committed`] is called: a
+/// failed or abandoned commit leaves `to` to another transaction, whose
+/// changes nothing remembered would show.
+///
+/// [`EpochMemo::step`]: crate::epoch_memo::EpochMemo::step
+#[must_use = "call `committed` after the commit, or the memory is emptied"]
+pub fn remember_edit<'a>(
+    store: &'a crate::Store,
+    from: i64,
+    to: i64,
+    before: &CompanyRecord,
+    after: Arc<CompanyRecord>,
+) -> EditMemory<'a> {
+    let changed = edited_columns(before, &after);
+    let memos = store.memos();
+    let list = memos.for_list(None);
+    let id = after.id;
+    list.cards
+        .step(from, to, |card, _| *card != id, [(id, after)]);
+    list.pages
+        .step(from, to, |_, page| page.columns & changed == 0, []);
+    list.totals.step(
+        from,
+        to,
+        |query, _| list_columns(query, false) & changed == 0,
+        [],
+    );
+    list.anchors.step(
+        from,
+        to,
+        |query, _| list_columns(query, true) & changed == 0,
+        [],
+    );
+    EditMemory {
+        store,
+        committed: false,
+    }
+}
+
+/// What [`remember_edit`] hands back: the memory it stepped stays only if
+/// the edit's transaction is [`EditMemory::committed`]; dropped without it
+/// (the commit failed, or the request was dropped before it), everything
+/// remembered of companies is forgotten.
+#[derive(Debug)]
+pub struct EditMemory<'a> {
+    store: &'a crate::Store,
+    committed: bool,
+}
+
+impl EditMemory<'_> {
+    /// The edit's transaction committed: the memory stays.
+    pub fn committed(mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for EditMemory<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let memos = self.store.memos();
+            let list = memos.for_list(None);
+            list.cards.clear();
+            list.pages.clear();
+            list.totals.clear();
+            list.anchors.clear();
+        }
+    }
+}
 
 /// At most this many pages are remembered (a statement and up to 501 ids:
 /// about a kilobyte each at 50 a page).
@@ -1376,10 +1575,17 @@ async fn list_in(
         push_filters(&mut sql, &filters, backend, WordScan::Index);
         sql.push(" AND c.id = ").bind(id);
         let memo = memo.filter(|_| !reads_group_links(query));
-        read_page(&mut *conn, backend, &sql, "", memo)
-            .await?
-            .into_iter()
-            .next()
+        read_page(
+            &mut *conn,
+            backend,
+            &sql,
+            "",
+            memo,
+            list_columns(&filters, false),
+        )
+        .await?
+        .into_iter()
+        .next()
     };
     let Some(exact) = exact else {
         return list_matching(conn, backend, &words_only, memo).await;
@@ -1657,6 +1863,7 @@ async fn list_matching(
         &ids,
         &order("c.id"),
         memo.filter(|_| !reads_group_links(query)),
+        list_columns(query, true),
     )
     .await?;
     let row_before = (with_row_before && !items.is_empty()).then(|| items.remove(0));
@@ -1710,11 +1917,12 @@ async fn read_page(
     ids: &Sql,
     order: &str,
     memo: Option<ListMemo<'_>>,
+    columns: u32,
 ) -> Result<Vec<Arc<CompanyRecord>>, StoreError> {
     let remember = memo.and_then(|m| Some((m, m.epochs?.company)));
     let mut seen = false;
     if let Some((memo, epoch)) = remember {
-        match memo.pages.get(epoch, ids) {
+        match memo.pages.get(epoch, ids).map(|page| page.ids) {
             Some(Some(page)) => {
                 if let Some(items) = cards_of(&mut *conn, backend, &page, memo.cards, epoch).await?
                 {
@@ -1735,11 +1943,16 @@ async fn read_page(
     if let Some((memo, epoch)) = remember {
         if seen {
             let page_ids = items.iter().map(|card| card.id).collect();
-            memo.pages.put(epoch, ids.clone(), Some(Arc::new(page_ids)));
+            let page = RememberedPage {
+                columns,
+                ids: Some(Arc::new(page_ids)),
+            };
+            memo.pages.put(epoch, ids.clone(), page);
             memo.cards
                 .put_many(epoch, items.iter().map(|card| (card.id, Arc::clone(card))));
         } else {
-            memo.pages.put(epoch, ids.clone(), None);
+            let mark = RememberedPage { columns, ids: None };
+            memo.pages.put(epoch, ids.clone(), mark);
         }
     }
     Ok(items)
@@ -1876,6 +2089,49 @@ mod tests {
             column_names("t.id, t.user_id, e.value AS auth_epoch"),
             ["id", "user_id", "auth_epoch"]
         );
+    }
+
+    /// An edit's memory step stays when its transaction commits and is
+    /// forgotten when it does not (a failed commit, a dropped request):
+    /// the epoch it stepped to may then come from another transaction.
+    #[tokio::test]
+    async fn an_edit_s_memory_stays_only_if_its_transaction_commits() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let card = |id: i64, name: &str| {
+            Arc::new(CompanyRecord {
+                id,
+                path: format!("/1/{id}/"),
+                fields: fields(name),
+                version: 1,
+                created_at: 0,
+                updated_at: 0,
+                deleted_at: None,
+                deletion_id: None,
+                children_count: 0,
+            })
+        };
+        let cards = store.company_cards();
+        cards.put_many(7, [(2, card(2, "Two")), (3, card(3, "Three"))]);
+        let mut edited = (*card(2, "Two")).clone();
+        edited.fields.tariff = Some("Бизнес".into());
+        edited.updated_at = 1;
+        remember_edit(&store, 7, 8, &card(2, "Two"), Arc::new(edited.clone())).committed();
+        assert_eq!(
+            cards.get(8, &3).map(|c| c.id),
+            Some(3),
+            "another card stays"
+        );
+        assert_eq!(
+            cards.get(8, &2).as_deref(),
+            Some(&edited),
+            "the edit as written"
+        );
+
+        let memory = remember_edit(&store, 8, 9, &edited, card(2, "Two, again"));
+        assert_eq!(cards.get(9, &3).map(|c| c.id), Some(3));
+        drop(memory);
+        assert_eq!(cards.get(9, &3), None, "not committed: forgotten");
+        assert_eq!(cards.get(9, &2), None);
     }
 
     /// A migrated SQLite store in a file of its own (point reads need a

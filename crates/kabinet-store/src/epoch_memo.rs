@@ -137,6 +137,34 @@ impl<K: Eq + Hash, V: Clone> EpochMemo<K, V> {
         drop(forgotten);
     }
 
+    /// The epoch moved from `from` to `to` by one transaction of this
+    /// process that knows what it changed: the entries `keep` accepts are
+    /// as true after it as before, and `fresh` holds values it read after
+    /// its changes. Where the memo stands at `from`, the entries `keep`
+    /// refuses are forgotten and the rest stays, now at `to` (a reader still
+    /// at `from` then neither reads nor writes, as after any move).
+    /// Anywhere else this is [`EpochMemo::put_many`] of `fresh` at `to`: a
+    /// change of another process (or one made meanwhile) forgets everything
+    /// as ever.
+    pub fn step(
+        &self,
+        from: i64,
+        to: i64,
+        keep: impl Fn(&K, &V) -> bool,
+        fresh: impl IntoIterator<Item = (K, V)>,
+    ) {
+        let mut forgotten = Vec::new();
+        {
+            let mut state = self.lock();
+            if state.epoch == from && to > from {
+                forgotten.extend(state.values.extract_if(|key, value| !keep(key, value)));
+                state.epoch = to;
+            }
+        }
+        drop(forgotten);
+        self.put_many(to, fresh);
+    }
+
     /// Forgets `key` (its next read goes to the database).
     pub fn forget(&self, key: &K) {
         let forgotten = self.lock().values.remove(key);
@@ -166,6 +194,29 @@ impl<K: Eq + Hash, V: Clone> EpochMemo<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_from_the_memo_s_epoch_forgets_only_what_changed() {
+        let memo: EpochMemo<i64, &str> = EpochMemo::new(8);
+        memo.put_many(4, [(1, "one"), (2, "two"), (3, "three")]);
+        memo.step(4, 5, |key, _| *key != 2, [(2, "two, edited")]);
+        assert_eq!(memo.get(5, &1), Some("one"));
+        assert_eq!(memo.get(5, &2), Some("two, edited"));
+        assert_eq!(memo.get(5, &3), Some("three"));
+        // A reader still at the old epoch neither reads nor writes.
+        assert_eq!(memo.get(4, &1), None);
+        memo.put(4, 2, "two, stale");
+        assert_eq!(memo.get(5, &2), Some("two, edited"));
+
+        // From an epoch the memo does not stand at (another process moved
+        // it meanwhile): everything goes, the fresh value stays.
+        memo.step(6, 7, |key, _| *key != 1, [(1, "one, edited")]);
+        assert_eq!(memo.get(7, &1), Some("one, edited"));
+        assert_eq!(memo.get(7, &3), None);
+        // A step behind the memo changes nothing.
+        memo.step(5, 6, |_, _| true, [(1, "one, old")]);
+        assert_eq!(memo.get(7, &1), Some("one, edited"));
+    }
 
     #[test]
     fn a_newer_epoch_forgets_and_an_older_one_neither_reads_nor_writes() {

@@ -1012,15 +1012,27 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
     assert_memo_metrics(app, "kabinet_search_probes_total", memo.counts()).await;
     assert_memo_metrics(app, "kabinet_list_totals_total", totals.counts()).await;
 
-    // An edit that leaves the search text alone keeps what was remembered.
+    // An edit that leaves the search text alone keeps what was remembered:
+    // through the server, the list's totals too (it reads no region), so
+    // neither probe nor count; by anyone else, the probe.
     let path = format!("/api/v1/companies/{}", ids[0]);
     let edit = app
         .patch_current(&path, &json!({"region": "Новосибирская область"}))
         .await;
     assert_eq!(edit.status, 200, "{}", edit.text);
-    let before = memo.counts();
+    let before = (memo.counts(), totals.counts());
     assert_eq!(search().await, (3, 3));
-    assert_eq!(step(before), (1, 0));
+    assert_eq!(step(before.0), (0, 0));
+    assert_eq!(totals.counts().1, before.1 .1, "nothing counted");
+    app.execute(
+        "UPDATE companies SET region = 'Томская область' WHERE id = $1",
+        &[ids[0]],
+    )
+    .await;
+    let before = (memo.counts(), totals.counts());
+    assert_eq!(search().await, (3, 3));
+    assert_eq!(step(before.0), (1, 0), "the probe remembered");
+    assert_eq!(totals.counts().1 - before.1 .1, 1, "counted again");
 
     // A rename out of the word: counted again.
     let edit = app.patch_current(&path, &json!({"name": "Базальт"})).await;
@@ -1054,9 +1066,12 @@ async fn a_search_remembers_its_word_matches_until_the_companies_change() {
 
 /// A company card read by token is answered from memory while no company
 /// changes (the company epoch, migration 20) and read again after any
-/// change to any company: an edit, a child placed under it (its child
-/// count), a soft delete, and statements of anyone else on the database
-/// (another node, a script). Each answer is the card as it is now.
+/// change to any company: a child placed under it (its child count), a
+/// company moved under it, a soft delete, and statements of anyone else on
+/// the database (another node, a script). An edit of one company's fields
+/// through this server forgets that card alone and remembers it as written
+/// (`EpochMemo::step`), unless someone else changed a company since the
+/// cards were read. Each answer is the card as it is now.
 #[tokio::test]
 async fn a_card_read_by_token_is_remembered_until_a_company_changes() {
     let app = TestApp::spawn().await;
@@ -1096,27 +1111,72 @@ async fn a_card_read_by_token_is_remembered_until_a_company_changes() {
     assert_eq!(edit.status, 200, "{}", edit.text);
     let before = cards.counts();
     let edited = card().await;
-    assert_eq!(step(before), (0, 1), "an edit moves the epoch");
+    assert_eq!(
+        step(before),
+        (1, 0),
+        "the edit remembered the card as written"
+    );
     assert_eq!(edited.body["region"], "Новосибирская область");
+    assert_eq!(edited.body, edit.body);
     assert_eq!(edited.header("etag"), edit.header("etag"));
     assert_ne!(edited.header("etag"), first.header("etag"));
 
-    // An edit of another company forgets this card too (one epoch for all).
+    // An edit of another company's fields leaves this card remembered, and
+    // the other one as written.
     let other_path = format!("/api/v1/companies/{other}");
+    let other_card = app.get(&other_path).await;
     let edit = app
-        .patch_current(&other_path, &json!({"region": "Томская область"}))
+        .patch(
+            &other_path,
+            other_card.header("etag"),
+            &json!({"region": "Томская область"}),
+        )
         .await;
     assert_eq!(edit.status, 200, "{}", edit.text);
     let before = cards.counts();
     assert_eq!(card().await.body, edited.body);
-    assert_eq!(step(before), (0, 1));
+    let other_edited = app.get(&other_path).await;
+    assert_eq!(step(before), (2, 0), "both from memory");
+    assert_eq!(other_edited.body, edit.body);
+    assert_eq!(other_edited.body["region"], "Томская область");
+
+    // A script's change, then an edit here: the edit cannot tell what the
+    // script changed, so every card is read again.
+    app.execute(
+        "UPDATE companies SET email = 'script@example.ru' WHERE id = $1",
+        &[id],
+    )
+    .await;
+    let edit = app
+        .patch(
+            &other_path,
+            other_edited.header("etag"),
+            &json!({"region": "Омская область"}),
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+    let before = cards.counts();
+    let scripted = card().await;
+    assert_eq!(step(before), (0, 1), "the script's change is read");
+    assert_eq!(scripted.body["email"], "script@example.ru");
+    assert_eq!(app.get(&other_path).await.body, edit.body);
+
+    // Moving a company under this one changes its child count: a move is
+    // not an edit of one company, and forgets every card.
+    assert_eq!(card().await.body["children_count"], 0);
+    let moved = app
+        .patch_current(&other_path, &json!({"parent_id": id}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let before = cards.counts();
+    assert_eq!(card().await.body["children_count"], 1);
+    assert_eq!(step(before), (0, 1), "the move forgot this card");
 
     // A child placed under it changes its child count.
-    assert_eq!(card().await.body["children_count"], 0);
     let mut child = company("Кварц Дочерний");
     child["parent_id"] = json!(id);
     app.create_company(child).await;
-    assert_eq!(card().await.body["children_count"], 1);
+    assert_eq!(card().await.body["children_count"], 2);
 
     // A soft delete of the company (with its child) shows on its card.
     let deleted = app.delete(&format!("{path}?cascade=true")).await;
@@ -1530,4 +1590,167 @@ async fn a_list_page_takes_remembered_cards_and_shows_every_change_at_once() {
     let body = page(list.clone()).await;
     assert_eq!(names(&body), ["Вега", "Ёж"]);
     assert_eq!(body["total"], 2);
+}
+
+/// An edit of one company's fields through the server keeps in memory the
+/// lists that read none of the columns it changed (`remember_edit`): every
+/// filter and every order of the company list is read twice (remembered),
+/// one company is edited field by field, and after each edit every list
+/// answers exactly what it answers with the memory emptied. A list filtered
+/// or ordered by a changed column that stayed remembered would answer the
+/// old page. An edit of a column no list reads (the e-mail) leaves a region
+/// list's page and cards in memory.
+#[tokio::test]
+async fn lists_remembered_across_an_edit_read_only_the_columns_it_keeps() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for (name, region, macroregion, tariff, account, pbx, multichannel, inn) in [
+        (
+            "Альфа Кварц",
+            "Москва",
+            "Центральный",
+            "Бизнес",
+            "LS-A1",
+            "101",
+            "8 800 555-35-31",
+            "7707083893",
+        ),
+        (
+            "Бета Кварц",
+            "Омская область",
+            "Сибирский",
+            "Старт",
+            "LS-B1",
+            "202",
+            "8 800 555-35-32",
+            "7736207543",
+        ),
+        (
+            "Гамма Кварц",
+            "Москва",
+            "Центральный",
+            "Корпоративный",
+            "LS-C1",
+            "303",
+            "8 800 555-35-33",
+            "7702070139",
+        ),
+    ] {
+        let created = app
+            .create_company(json!({
+                "name": name, "region": region, "macroregion": macroregion,
+                "tariff": tariff, "account_number": account, "pbx_number": pbx,
+                "multichannel_number": multichannel, "inns": [inn],
+            }))
+            .await;
+        ids.push(id_of(&created));
+    }
+    let mut lists: Vec<String> = kabinet_store::companies::CompanySort::ALL
+        .iter()
+        .flat_map(|(key, _)| {
+            [
+                format!("/api/v1/companies?sort={key}"),
+                format!("/api/v1/companies?sort={key}&dir=desc&limit=2&offset=1"),
+            ]
+        })
+        .collect();
+    for filter in [
+        "region=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0",
+        "macroregion=%D0%A6%D0%B5%D0%BD%D1%82%D1%80%D0%B0%D0%BB%D1%8C%D0%BD%D1%8B%D0%B9",
+        "reseller=false",
+        "reseller=true",
+        "q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86",
+        "q=%D0%B0%D0%BB%D1%8C%D1%84%D0%B0",
+        "q=%D0%B4%D0%B5%D0%BB%D1%8C%D1%82%D0%B0",
+        "q=555",
+        "q=7702070139",
+        "q=ls-z9",
+        "q=909",
+    ] {
+        lists.push(format!("/api/v1/companies?{filter}"));
+        lists.push(format!("/api/v1/companies?{filter}&sort=tariff&dir=desc"));
+    }
+    let store = &app.services.store;
+    let forget_all = || {
+        store.company_cards().clear();
+        store.list_pages().clear();
+        store.list_totals().clear();
+        store.list_anchors().clear();
+        store.word_match_memo().clear();
+    };
+    let read_all = || async {
+        let mut bodies = Vec::new();
+        for path in &lists {
+            let reply = app.get(path).await;
+            assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+            bodies.push(reply.body);
+        }
+        bodies
+    };
+    let first = ids[0];
+    let path = format!("/api/v1/companies/{first}");
+    for edit in [
+        json!({"email": "alpha@example.ru"}),
+        json!({"name": "Дельта Кварц"}),
+        json!({"region": "Омская область"}),
+        json!({"macroregion": "Сибирский"}),
+        json!({"tariff": "Старт"}),
+        json!({"account_number": "LS-Z9"}),
+        json!({"pbx_number": "909"}),
+        json!({"multichannel_number": "8 800 555-35-39"}),
+        json!({"inns": ["7702070139"]}),
+        json!({"is_reseller": true}),
+    ] {
+        // Each list read twice: remembered.
+        read_all().await;
+        read_all().await;
+        let edited = app.patch_current(&path, &edit).await;
+        assert_eq!(edited.status, 200, "{edit}: {}", edited.text);
+        let remembered = read_all().await;
+        forget_all();
+        let read_again = read_all().await;
+        for ((path, remembered), read_again) in lists.iter().zip(&remembered).zip(&read_again) {
+            assert_eq!(remembered, read_again, "{path} after {edit}");
+        }
+    }
+    // The edits changed what these lists hold (the test bites).
+    let moscow = app
+        .get(&format!(
+            "/api/v1/companies?{}",
+            "region=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0"
+        ))
+        .await;
+    assert_eq!(moscow.body["total"], 1, "{}", moscow.text);
+
+    // An edit of a column no list reads keeps a list's page and its cards.
+    let region_list = "/api/v1/companies?region=%D0%9E%D0%BC%D1%81%D0%BA%D0%B0%D1%8F%20%D0%BE%D0%B1%D0%BB%D0%B0%D1%81%D1%82%D1%8C";
+    app.get(region_list).await;
+    let before_edit = app.get(region_list).await;
+    let cards = store.company_cards();
+    let edited = app
+        .patch_current(
+            &format!("/api/v1/companies/{}", ids[1]),
+            &json!({"email": "beta@example.ru"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    let misses = cards.counts().1;
+    let after_edit = app.get(region_list).await;
+    assert_eq!(
+        cards.counts().1,
+        misses,
+        "every card of the page from memory"
+    );
+    let items = after_edit.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{}", after_edit.text);
+    assert_eq!(after_edit.body["total"], before_edit.body["total"]);
+    let beta = items
+        .iter()
+        .find(|item| item["id"] == ids[1])
+        .expect("beta listed");
+    assert_eq!(
+        beta["email"], "beta@example.ru",
+        "the edited card as written"
+    );
+    assert_eq!(beta, &edited.body);
 }
