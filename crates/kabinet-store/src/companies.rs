@@ -261,15 +261,17 @@ async fn lock_epochs(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The company epoch (migration 20) inside a write transaction, after
-/// taking the epochs' row lock on PostgreSQL (SQLite has one writer): read
-/// before and after a change, it tells whether the transaction alone moved
-/// it, and by how much.
+/// The company epoch (migration 20) inside a write transaction, read with
+/// the epochs' row lock on PostgreSQL, as [`lock_epochs`] takes it, in the
+/// same statement (SQLite has one writer): read before and after a change,
+/// it tells whether the transaction alone moved it, and by how much.
 pub async fn company_epoch(conn: &mut AnyConnection) -> Result<i64, StoreError> {
-    lock_epochs(&mut *conn).await?;
-    let row = sqlx::query("SELECT company_value AS epoch FROM auth_epoch WHERE id = 1")
-        .fetch_one(&mut *conn)
-        .await?;
+    let statement = if conn.backend_name() == "PostgreSQL" {
+        "SELECT company_value AS epoch FROM auth_epoch WHERE id = 1 FOR UPDATE"
+    } else {
+        "SELECT company_value AS epoch FROM auth_epoch WHERE id = 1"
+    };
+    let row = sqlx::query(statement).fetch_one(&mut *conn).await?;
     col(&row, "epoch")
 }
 
