@@ -410,7 +410,7 @@ impl Services {
         // remembered of companies stays, but this card and the lists that
         // read what the edit changed (see below).
         let alone = draft.parent_id == current.fields.parent_id;
-        let epoch_before = companies::company_epoch(&mut tx).await?;
+        let epochs_before = companies::edit_epochs(&mut tx).await?;
         if !companies::update(&mut tx, id, current.version, &fields, now)
             .await
             .map_err(unique_to_field)?
@@ -435,20 +435,20 @@ impl Services {
         )
         .await?;
         emit(&mut tx, "company.updated", &updated).await?;
-        let epoch_after = companies::company_epoch(&mut tx).await?;
-        // The epoch moved by one for this company alone (its parent and its
-        // subtree untouched: the children-count triggers fire for a new
-        // parent only, and the path moves with it): what was remembered at
-        // the epoch before is still true but this card, remembered as
-        // written, and the lists that read a column the edit changed. A
-        // change by anyone else in between moved the epoch further, and
-        // then everything is forgotten as after any change. Stepped before
+        let epochs_after = companies::edit_epochs(&mut tx).await?;
+        // The company epoch moved by one for this company alone (its parent
+        // and its subtree untouched: the children-count triggers fire for a
+        // new parent only, and the path moves with it): what was remembered
+        // at the epoch before is still true but this card, remembered as
+        // written, and the lists and search probes the edit may have changed
+        // (`remember_edit`). The transaction holds the epochs' row from the
+        // first read, so nobody else moved them in between. Stepped before
         // the commit, and forgotten if the commit does not happen.
-        let memory = (alone && epoch_after == epoch_before + 1).then(|| {
+        let memory = (alone && epochs_after.company == epochs_before.company + 1).then(|| {
             companies::remember_edit(
                 &self.store,
-                epoch_before,
-                epoch_after,
+                epochs_before,
+                epochs_after,
                 &current,
                 Arc::new(updated.clone()),
             )

@@ -261,18 +261,22 @@ async fn lock_epochs(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The company epoch (migration 20) inside a write transaction, read with
-/// the epochs' row lock on PostgreSQL, as [`lock_epochs`] takes it, in the
-/// same statement (SQLite has one writer): read before and after a change,
-/// it tells whether the transaction alone moved it, and by how much.
-pub async fn company_epoch(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+/// The search and company epochs (migrations 18 and 20) inside a write
+/// transaction, read with the epochs' row lock on PostgreSQL, as
+/// [`lock_epochs`] takes it, in the same statement (SQLite has one writer):
+/// read before and after a change, they tell whether the transaction alone
+/// moved them, and by how much.
+pub async fn edit_epochs(conn: &mut AnyConnection) -> Result<ReadEpochs, StoreError> {
     let statement = if conn.backend_name() == "PostgreSQL" {
-        "SELECT company_value AS epoch FROM auth_epoch WHERE id = 1 FOR UPDATE"
+        "SELECT search_value, company_value FROM auth_epoch WHERE id = 1 FOR UPDATE"
     } else {
-        "SELECT company_value AS epoch FROM auth_epoch WHERE id = 1"
+        "SELECT search_value, company_value FROM auth_epoch WHERE id = 1"
     };
     let row = sqlx::query(statement).fetch_one(&mut *conn).await?;
-    col(&row, "epoch")
+    Ok(ReadEpochs {
+        search: col(&row, "search_value")?,
+        company: col(&row, "company_value")?,
+    })
 }
 
 /// Inserts a company under `parent_path` (empty for the root) and returns its id.
@@ -1162,11 +1166,12 @@ pub(crate) struct ListMemo<'a> {
 /// again.
 pub type ListPages = crate::epoch_memo::EpochMemo<Sql, RememberedPage>;
 
-/// A page in [`ListPages`]: the columns its filters and order read
-/// ([`list_columns`]), and its ids from its second read on (`None` after
-/// the first).
+/// A page in [`ListPages`]: the list whose filters chose it, the columns
+/// its filters and order read ([`list_columns`]), and its ids from its
+/// second read on (`None` after the first).
 #[derive(Debug, Clone)]
 pub struct RememberedPage {
+    filters: Arc<CompanyQuery>,
     columns: u32,
     ids: Option<Arc<Vec<i64>>>,
 }
@@ -1268,12 +1273,137 @@ pub fn edited_columns(before: &CompanyRecord, after: &CompanyRecord) -> u32 {
     changed
 }
 
+/// Whether the list `query` chooses may hold `card`: its filters as
+/// [`push_filters`] writes them, tested on the card. `false` only where a
+/// filter leaves the card out for certain: a group admin's linked subtrees
+/// and a group's clients (group links) are not known here and leave it in.
+/// A word matches where it is a substring of the search text (the trigram
+/// and digit indexes, `LIKE` and `strpos` all answer that; the text and the
+/// words are folded alike, and lower-cased once more here, so that
+/// SQLite's case-blind `LIKE` and trigram index find nothing more).
+///
+/// `companies.rs::a_list_may_hold_a_card_exactly_where_its_statement_lists_it`
+/// checks it against the statements on both backends.
+pub fn may_hold(query: &CompanyQuery, card: &CompanyRecord) -> bool {
+    Candidate::new(card).in_list(query)
+}
+
+/// A card tested against remembered lists ([`may_hold`]), its search text
+/// lower-cased once.
+struct Candidate<'a> {
+    card: &'a CompanyRecord,
+    lower_text: String,
+}
+
+impl<'a> Candidate<'a> {
+    fn new(card: &'a CompanyRecord) -> Self {
+        Self {
+            card,
+            lower_text: card.fields.search_text.to_lowercase(),
+        }
+    }
+
+    /// Whether every one of `words` may occur in the card's search text.
+    fn has_words(&self, words: &[String]) -> bool {
+        let text = &self.card.fields.search_text;
+        words.iter().all(|word| {
+            text.contains(word.as_str()) || self.lower_text.contains(&word.to_lowercase())
+        })
+    }
+
+    fn in_list(&self, query: &CompanyQuery) -> bool {
+        let card = self.card;
+        let fields = &card.fields;
+        if query.scope_path.is_empty() {
+            return false;
+        }
+        if !kabinet_domain::company::is_root_path(&query.scope_path) && query.scope_group.is_none()
+        {
+            let (low, high) = subtree_bounds(&query.scope_path);
+            if card.path < low || card.path >= high {
+                return false;
+            }
+        }
+        let text = if query.words.is_empty() {
+            query.id.is_none_or(|id| id == card.id)
+        } else {
+            query.id == Some(card.id) || self.has_words(&query.words)
+        };
+        let deleted = match query.deleted {
+            DeletedFilter::Hide => card.deleted_at.is_none(),
+            DeletedFilter::Show => true,
+            DeletedFilter::Only => card.deleted_at.is_some(),
+        };
+        text && deleted
+            && query
+                .multichannel_number
+                .as_ref()
+                .is_none_or(|number| fields.multichannel_number.as_ref() == Some(number))
+            && query
+                .region
+                .as_ref()
+                .is_none_or(|region| fields.region.as_ref() == Some(region))
+            && query
+                .macroregion
+                .as_ref()
+                .is_none_or(|macroregion| fields.macroregion.as_ref() == Some(macroregion))
+            && query
+                .is_reseller
+                .is_none_or(|reseller| fields.is_reseller == reseller)
+            && query
+                .parent_id
+                .is_none_or(|parent| fields.parent_id == Some(parent))
+            && query.exclude_id != Some(card.id)
+    }
+}
+
+/// An edit of one company, as the memory's step tests what it remembers
+/// against it.
+struct Edit<'a> {
+    changed: u32,
+    before: Candidate<'a>,
+    after: Candidate<'a>,
+}
+
+impl Edit<'_> {
+    /// Whether a page of the list `filters` (reading `columns`) is as true
+    /// after the edit as before: it reads none of the changed columns, or
+    /// (the tree untouched) the company was in the list neither before nor
+    /// after it, so the list holds the same rows in the same order.
+    fn keeps_page(&self, filters: &CompanyQuery, columns: u32) -> bool {
+        columns & self.changed == 0
+            || (self.changed & columns::STRUCTURE == 0
+                && !self.before.in_list(filters)
+                && !self.after.in_list(filters))
+    }
+
+    /// The same for a list's totals and anchors, which the probe of its
+    /// words decides too (the order of a common search): the company's
+    /// search text matched the words neither before nor after either.
+    fn keeps_list(&self, query: &CompanyQuery, columns: u32) -> bool {
+        columns & self.changed == 0
+            || (self.keeps_page(query, columns) && self.keeps_probe(&query.words))
+    }
+
+    /// Whether the probe of `words` ([`word_matches`]) counts the same
+    /// after the edit: the company's search text held them neither before
+    /// nor after it.
+    fn keeps_probe(&self, words: &[String]) -> bool {
+        words.is_empty() || (!self.before.has_words(words) && !self.after.has_words(words))
+    }
+}
+
 /// Before the commit of an edit of one company by this server, in a
-/// transaction that moved the company epoch from `from` to `to` and changed
-/// no other row: the memory of cards and lists moves to `to`, keeping all
-/// but that company's card (remembered as `after`) and the lists that read
-/// a column the edit changed ([`EpochMemo::step`]; where the memory was not
-/// at `from`, everything goes as after any change).
+/// transaction that moved the company epoch from `from.company` to
+/// `to.company` and changed no other row: the memory of cards and lists
+/// moves to `to`, keeping all but that company's card (remembered as
+/// `after`), and the lists the edit may have changed: those that read a
+/// column it changed and held the company before or after it
+/// ([`Edit::keeps_page`], [`Edit::keeps_list`]). Where the edit moved the
+/// search epoch by one (a new search text), the probes of searches stay but
+/// those whose words the company's text held before or after
+/// ([`WordMatchMemo`]). Where a memo was not at `from`, everything in it goes
+/// as after any change ([`EpochMemo::step`]).
 ///
 /// It runs before the commit because the first request to read `to` after
 /// it would otherwise find the memory at `from` and forget everything (with
@@ -1288,31 +1418,49 @@ pub fn edited_columns(before: &CompanyRecord, after: &CompanyRecord) -> u32 {
 #[must_use = "call `committed` after the commit, or the memory is emptied"]
 pub fn remember_edit<'a>(
     store: &'a crate::Store,
-    from: i64,
-    to: i64,
+    from: ReadEpochs,
+    to: ReadEpochs,
     before: &CompanyRecord,
     after: Arc<CompanyRecord>,
 ) -> EditMemory<'a> {
-    let changed = edited_columns(before, &after);
+    let edit = Edit {
+        changed: edited_columns(before, &after),
+        before: Candidate::new(before),
+        after: Candidate::new(&after),
+    };
     let memos = store.memos();
     let list = memos.for_list(None);
     let id = after.id;
-    list.cards
-        .step(from, to, |card, _| *card != id, [(id, after)]);
-    list.pages
-        .step(from, to, |_, page| page.columns & changed == 0, []);
+    if to.search == from.search + 1 {
+        list.word_matches.step(
+            from.search,
+            to.search,
+            |words, _| edit.keeps_probe(words),
+            [],
+        );
+    }
+    let (from, to) = (from.company, to.company);
+    list.pages.step(
+        from,
+        to,
+        |_, page| edit.keeps_page(&page.filters, page.columns),
+        [],
+    );
     list.totals.step(
         from,
         to,
-        |query, _| list_columns(query, false) & changed == 0,
+        |query, _| edit.keeps_list(query, list_columns(query, false)),
         [],
     );
     list.anchors.step(
         from,
         to,
-        |query, _| list_columns(query, true) & changed == 0,
+        |query, _| edit.keeps_list(query, list_columns(query, true)),
         [],
     );
+    drop(edit);
+    list.cards
+        .step(from, to, |card, _| *card != id, [(id, after)]);
     EditMemory {
         store,
         committed: false,
@@ -1341,6 +1489,7 @@ impl Drop for EditMemory<'_> {
         if !self.committed {
             let memos = self.store.memos();
             let list = memos.for_list(None);
+            list.word_matches.clear();
             list.cards.clear();
             list.pages.clear();
             list.totals.clear();
@@ -1583,7 +1732,11 @@ async fn list_in(
             &sql,
             "",
             memo,
-            list_columns(&filters, false),
+            &CompanyQuery {
+                id: Some(id),
+                ..filters
+            },
+            false,
         )
         .await?
         .into_iter()
@@ -1865,7 +2018,8 @@ async fn list_matching(
         &ids,
         &order("c.id"),
         memo.filter(|_| !reads_group_links(query)),
-        list_columns(query, true),
+        query,
+        true,
     )
     .await?;
     let row_before = (with_row_before && !items.is_empty()).then(|| items.remove(0));
@@ -1919,7 +2073,8 @@ async fn read_page(
     ids: &Sql,
     order: &str,
     memo: Option<ListMemo<'_>>,
-    columns: u32,
+    filters: &CompanyQuery,
+    ordered: bool,
 ) -> Result<Vec<Arc<CompanyRecord>>, StoreError> {
     let remember = memo.and_then(|m| Some((m, m.epochs?.company)));
     let mut seen = false;
@@ -1943,9 +2098,12 @@ async fn read_page(
     let items: Vec<CompanyRecord> = conn.all(&page, &COLUMN_NAMES).await?;
     let items: Vec<Arc<CompanyRecord>> = items.into_iter().map(Arc::new).collect();
     if let Some((memo, epoch)) = remember {
+        let columns = list_columns(filters, ordered);
+        let filters = Arc::new(filters.clone());
         if seen {
             let page_ids = items.iter().map(|card| card.id).collect();
             let page = RememberedPage {
+                filters,
                 columns,
                 ids: Some(Arc::new(page_ids)),
             };
@@ -1953,7 +2111,11 @@ async fn read_page(
             memo.cards
                 .put_many(epoch, items.iter().map(|card| (card.id, Arc::clone(card))));
         } else {
-            let mark = RememberedPage { columns, ids: None };
+            let mark = RememberedPage {
+                filters,
+                columns,
+                ids: None,
+            };
             memo.pages.put(epoch, ids.clone(), mark);
         }
     }
@@ -2117,7 +2279,15 @@ mod tests {
         let mut edited = (*card(2, "Two")).clone();
         edited.fields.tariff = Some("Бизнес".into());
         edited.updated_at = 1;
-        remember_edit(&store, 7, 8, &card(2, "Two"), Arc::new(edited.clone())).committed();
+        let epochs = |company| ReadEpochs { search: 1, company };
+        remember_edit(
+            &store,
+            epochs(7),
+            epochs(8),
+            &card(2, "Two"),
+            Arc::new(edited.clone()),
+        )
+        .committed();
         assert_eq!(
             cards.get(8, &3).map(|c| c.id),
             Some(3),
@@ -2129,7 +2299,7 @@ mod tests {
             "the edit as written"
         );
 
-        let memory = remember_edit(&store, 8, 9, &edited, card(2, "Two, again"));
+        let memory = remember_edit(&store, epochs(8), epochs(9), &edited, card(2, "Two, again"));
         assert_eq!(cards.get(9, &3).map(|c| c.id), Some(3));
         drop(memory);
         assert_eq!(cards.get(9, &3), None, "not committed: forgotten");

@@ -1684,20 +1684,26 @@ async fn lists_remembered_across_an_edit_read_only_the_columns_it_keeps() {
         }
         bodies
     };
-    let first = ids[0];
-    let path = format!("/api/v1/companies/{first}");
-    for edit in [
-        json!({"email": "alpha@example.ru"}),
-        json!({"name": "Дельта Кварц"}),
-        json!({"region": "Омская область"}),
-        json!({"macroregion": "Сибирский"}),
-        json!({"tariff": "Старт"}),
-        json!({"account_number": "LS-Z9"}),
-        json!({"pbx_number": "909"}),
-        json!({"multichannel_number": "8 800 555-35-39"}),
-        json!({"inns": ["7702070139"]}),
-        json!({"is_reseller": true}),
+    // The first company's edits change what most lists hold; the others'
+    // leave lists that held them neither before nor after (kept in memory).
+    for (index, edit) in [
+        (0, json!({"email": "alpha@example.ru"})),
+        (0, json!({"name": "Дельта Кварц"})),
+        (0, json!({"region": "Омская область"})),
+        (0, json!({"macroregion": "Сибирский"})),
+        (0, json!({"tariff": "Старт"})),
+        (0, json!({"account_number": "LS-Z9"})),
+        (0, json!({"pbx_number": "909"})),
+        (0, json!({"multichannel_number": "8 800 555-35-39"})),
+        (0, json!({"inns": ["7702070139"]})),
+        (0, json!({"is_reseller": true})),
+        (1, json!({"name": "Бета Прим"})),
+        (2, json!({"region": "Омская область"})),
+        (1, json!({"account_number": "LS-Q7", "pbx_number": "9090"})),
+        (2, json!({"name": "Гамма Кварц Альфа"})),
+        (1, json!({"name": "Бета Кварц", "region": "Москва"})),
     ] {
+        let path = format!("/api/v1/companies/{}", ids[index]);
         // Each list read twice: remembered.
         read_all().await;
         read_all().await;
@@ -1718,6 +1724,63 @@ async fn lists_remembered_across_an_edit_read_only_the_columns_it_keeps() {
         ))
         .await;
     assert_eq!(moscow.body["total"], 1, "{}", moscow.text);
+    assert_eq!(moscow.body["items"][0]["id"], ids[1], "{}", moscow.text);
+
+    // A rename keeps what is remembered of the lists that held the company
+    // neither before nor after it, the probe of their words included, and
+    // forgets the lists that held it.
+    let elsewhere = [
+        // Moscow, by name: the renamed company is in Omsk.
+        "/api/v1/companies?region=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0&sort=name",
+        // A search for «бета», which its names never held.
+        "/api/v1/companies?q=%D0%B1%D0%B5%D1%82%D0%B0",
+    ];
+    let held = "/api/v1/companies?q=%D0%BA%D0%B2%D0%B0%D1%80%D1%86";
+    for path in elsewhere.iter().chain([&held]) {
+        app.get(path).await;
+        app.get(path).await;
+    }
+    let before_rename: Vec<Value> = {
+        let mut bodies = Vec::new();
+        for path in elsewhere {
+            bodies.push(app.get(path).await.body);
+        }
+        bodies
+    };
+    let edited = app
+        .patch_current(
+            &format!("/api/v1/companies/{}", ids[2]),
+            &json!({"name": "Гамма Кварц Омега"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    let misses = |memo: (u64, u64)| memo.1;
+    let (pages, totals, probes) = (
+        misses(store.list_pages().counts()),
+        misses(store.list_totals().counts()),
+        misses(store.word_match_memo().counts()),
+    );
+    for (path, before) in elsewhere.iter().zip(&before_rename) {
+        let reply = app.get(path).await;
+        assert_eq!(&reply.body, before, "{path}");
+    }
+    assert_eq!(misses(store.list_pages().counts()), pages, "pages kept");
+    assert_eq!(misses(store.list_totals().counts()), totals, "totals kept");
+    assert_eq!(
+        misses(store.word_match_memo().counts()),
+        probes,
+        "probe kept"
+    );
+    let reply = app.get(held).await;
+    assert!(
+        reply.text.contains("Гамма Кварц Омега"),
+        "the list that held it is read again: {}",
+        reply.text
+    );
+    assert!(
+        misses(store.list_pages().counts()) > pages,
+        "held: read again"
+    );
 
     // An edit of a column no list reads keeps a list's page and its cards.
     let region_list = "/api/v1/companies?region=%D0%9E%D0%BC%D1%81%D0%BA%D0%B0%D1%8F%20%D0%BE%D0%B1%D0%BB%D0%B0%D1%81%D1%82%D1%8C";
@@ -1726,8 +1789,8 @@ async fn lists_remembered_across_an_edit_read_only_the_columns_it_keeps() {
     let cards = store.company_cards();
     let edited = app
         .patch_current(
-            &format!("/api/v1/companies/{}", ids[1]),
-            &json!({"email": "beta@example.ru"}),
+            &format!("/api/v1/companies/{}", ids[2]),
+            &json!({"email": "gamma@example.ru"}),
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
@@ -1741,13 +1804,176 @@ async fn lists_remembered_across_an_edit_read_only_the_columns_it_keeps() {
     let items = after_edit.body["items"].as_array().expect("items");
     assert_eq!(items.len(), 2, "{}", after_edit.text);
     assert_eq!(after_edit.body["total"], before_edit.body["total"]);
-    let beta = items
+    let gamma = items
         .iter()
-        .find(|item| item["id"] == ids[1])
-        .expect("beta listed");
+        .find(|item| item["id"] == ids[2])
+        .expect("gamma listed");
     assert_eq!(
-        beta["email"], "beta@example.ru",
+        gamma["email"], "gamma@example.ru",
         "the edited card as written"
     );
-    assert_eq!(beta, &edited.body);
+    assert_eq!(gamma, &edited.body);
+}
+
+/// `companies::may_hold`, which an edit's memory step tests remembered
+/// lists with (a list that held the edited company neither before nor after
+/// the edit stays remembered), answers exactly what each list's statement
+/// answers: for every company and each of several hundred lists (scopes,
+/// words of letters, of two letters and of digits, the id alternative,
+/// regions, macroregions, resellers, parents, multichannel numbers, deleted
+/// companies, an excluded id), it holds the company where the database lists
+/// it, and only there, on both backends.
+#[tokio::test]
+async fn a_list_may_hold_a_card_exactly_where_its_statement_lists_it() {
+    use kabinet_store::companies::{self, CompanyQuery, DeletedFilter};
+    let app = TestApp::spawn().await;
+    let reseller = id_of(
+        &app.create_company(json!({
+            "name": "Кварц Реселлер", "inns": ["7707083893"], "is_reseller": true,
+            "region": "Москва", "macroregion": "Центральный",
+            "phones": ["+7 495 123-45-67"],
+        }))
+        .await,
+    );
+    let mut ids = vec![reseller];
+    for body in [
+        json!({"name": "Альфа Кварц", "inns": ["7736207543"], "parent_id": reseller,
+               "region": "Омская область", "macroregion": "Сибирский",
+               "multichannel_number": "8 800 555-35-31"}),
+        json!({"name": "Бета", "inns": ["7702070139"], "parent_id": reseller,
+               "region": "Москва", "account_number": "LS-B1"}),
+        json!({"name": "Гамма Кварц", "inns": ["7707083893"], "region": "Москва",
+               "macroregion": "Центральный", "multichannel_number": "8 800 555-35-31",
+               "pbx_number": "4951"}),
+        json!({"name": "ДЕЛЬТА Ёлка", "inns": ["7736207543"]}),
+    ] {
+        ids.push(id_of(&app.create_company(body).await));
+    }
+    let deleted = app.delete(&format!("/api/v1/companies/{}", ids[2])).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+
+    let store = &app.services.store;
+    let backend = store.backend();
+    let mut conn = store.reader().await.unwrap();
+    let mut cards = Vec::new();
+    let reseller_card = companies::get(&mut conn, reseller).await.unwrap().unwrap();
+    let root_path: String = reseller_card
+        .path
+        .split('/')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("/")
+        + "/";
+    let root_id: i64 = root_path.trim_matches('/').parse().unwrap();
+    for id in std::iter::once(root_id).chain(ids.iter().copied()) {
+        cards.push(companies::get(&mut conn, id).await.unwrap().unwrap());
+    }
+    let gamma = ids[3];
+    let scopes = [
+        String::new(),
+        root_path.clone(),
+        reseller_card.path.clone(),
+        cards[2].path.clone(),
+        cards[4].path.clone(),
+        format!("{root_path}999999/"),
+    ];
+    let words: [&[&str]; 10] = [
+        &[],
+        &["кварц"],
+        &["кв"],
+        &["альфа", "кварц"],
+        &["5553531"],
+        &["4951"],
+        &["елка"],
+        &["ls-b1"],
+        &["зет"],
+        &["7707"],
+    ];
+    let regions = [None, Some("Москва"), Some("Омская область")];
+    let deleted = [
+        DeletedFilter::Hide,
+        DeletedFilter::Show,
+        DeletedFilter::Only,
+    ];
+    // Each dimension in turn over a base list, then combinations drawn by a
+    // fixed sequence (a linear congruential one: the same lists every run).
+    let base = CompanyQuery {
+        scope_path: root_path.clone(),
+        limit: 1000,
+        ..CompanyQuery::default()
+    };
+    let mut queries = Vec::new();
+    let mut seed: u64 = 6;
+    let mut pick = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    for round in 0..400 {
+        let mut query = base.clone();
+        let dimension = if round < 40 { round % 10 } else { usize::MAX };
+        // A combination sets each dimension with a chance of one in two.
+        let set: [bool; 10] =
+            std::array::from_fn(|d| d == dimension || (dimension == usize::MAX && pick(2) == 0));
+        if set[0] {
+            query.scope_path = scopes[pick(scopes.len())].clone();
+        }
+        if set[1] {
+            query.words = words[pick(words.len())]
+                .iter()
+                .map(|w| w.to_string())
+                .collect();
+        }
+        if set[2] && pick(3) == 0 {
+            query.id = Some(if pick(2) == 0 { gamma } else { ids[1] });
+        }
+        if set[3] {
+            query.region = regions[pick(regions.len())].map(str::to_string);
+        }
+        if set[4] && pick(3) == 0 {
+            query.macroregion = Some("Центральный".into());
+        }
+        if set[5] {
+            query.is_reseller = [None, Some(true), Some(false)][pick(3)];
+        }
+        if set[6] && pick(3) == 0 {
+            query.parent_id = Some(reseller);
+        }
+        if set[7] && pick(3) == 0 {
+            query.multichannel_number = Some("+78005553531".into());
+        }
+        if set[8] {
+            query.deleted = deleted[pick(deleted.len())];
+        }
+        if set[9] && pick(4) == 0 {
+            query.exclude_id = Some(gamma);
+        }
+        queries.push(query);
+    }
+    let (mut held, mut left_out) = (0, 0);
+    for query in &queries {
+        let (items, _) = companies::list(&mut conn, backend, query).await.unwrap();
+        let listed: Vec<i64> = items.iter().map(|card| card.id).collect();
+        for card in &cards {
+            let holds = listed.contains(&card.id);
+            assert_eq!(
+                companies::may_hold(query, card),
+                holds,
+                "company {} ({}) in {query:?}",
+                card.id,
+                card.fields.name
+            );
+            if holds {
+                held += 1;
+            } else {
+                left_out += 1;
+            }
+        }
+    }
+    // Both answers are common (the lists are not all empty or all full).
+    assert!(
+        held > 300 && left_out > 300,
+        "{held} held, {left_out} left out"
+    );
 }
