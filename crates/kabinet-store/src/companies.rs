@@ -1164,16 +1164,17 @@ pub(crate) struct ListMemo<'a> {
 /// mark (`None`) only, so that pages read once (random deep offsets, a
 /// search typed once) do not push out the cards of pages read again and
 /// again.
-pub type ListPages = crate::epoch_memo::EpochMemo<Sql, RememberedPage>;
+pub type ListPages = crate::epoch_memo::EpochMemo<Sql, Arc<RememberedPage>>;
 
 /// A page in [`ListPages`]: the list whose filters chose it, the columns
 /// its filters and order read ([`list_columns`]), and its ids from its
-/// second read on (`None` after the first).
-#[derive(Debug, Clone)]
+/// second read on (`None` after the first). Shared (a read takes one
+/// reference, not one per part).
+#[derive(Debug)]
 pub struct RememberedPage {
-    filters: Arc<CompanyQuery>,
+    filters: CompanyQuery,
     columns: u32,
-    ids: Option<Arc<Vec<i64>>>,
+    ids: Option<Vec<i64>>,
 }
 
 /// Columns a company list reads to choose and order its companies, as
@@ -2079,10 +2080,10 @@ async fn read_page(
     let remember = memo.and_then(|m| Some((m, m.epochs?.company)));
     let mut seen = false;
     if let Some((memo, epoch)) = remember {
-        match memo.pages.get(epoch, ids).map(|page| page.ids) {
+        let remembered = memo.pages.get(epoch, ids);
+        match remembered.as_deref().map(|page| page.ids.as_deref()) {
             Some(Some(page)) => {
-                if let Some(items) = cards_of(&mut *conn, backend, &page, memo.cards, epoch).await?
-                {
+                if let Some(items) = cards_of(&mut *conn, backend, page, memo.cards, epoch).await? {
                     return Ok(items);
                 }
                 seen = true;
@@ -2099,15 +2100,15 @@ async fn read_page(
     let items: Vec<Arc<CompanyRecord>> = items.into_iter().map(Arc::new).collect();
     if let Some((memo, epoch)) = remember {
         let columns = list_columns(filters, ordered);
-        let filters = Arc::new(filters.clone());
+        let filters = filters.clone();
         if seen {
             let page_ids = items.iter().map(|card| card.id).collect();
             let page = RememberedPage {
                 filters,
                 columns,
-                ids: Some(Arc::new(page_ids)),
+                ids: Some(page_ids),
             };
-            memo.pages.put(epoch, ids.clone(), page);
+            memo.pages.put(epoch, ids.clone(), Arc::new(page));
             memo.cards
                 .put_many(epoch, items.iter().map(|card| (card.id, Arc::clone(card))));
         } else {
@@ -2116,7 +2117,7 @@ async fn read_page(
                 columns,
                 ids: None,
             };
-            memo.pages.put(epoch, ids.clone(), mark);
+            memo.pages.put(epoch, ids.clone(), Arc::new(mark));
         }
     }
     Ok(items)

@@ -76,41 +76,42 @@ impl<K: Eq + Hash, V: Clone> EpochMemo<K, V> {
         K: Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        let (found, forgotten) = {
-            let mut state = self.lock();
-            let forgotten = state.advance(epoch);
-            let found = (state.epoch == epoch)
-                .then(|| state.values.get(key).cloned())
-                .flatten();
-            (found, forgotten)
-        };
-        drop(forgotten);
-        match found {
-            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
-            None => self.misses.fetch_add(1, Ordering::Relaxed),
-        };
+        let found = self.read(epoch, |values| values.and_then(|v| v.get(key).cloned()));
+        self.count(u64::from(found.is_some()), 1);
         found
     }
 
     /// [`EpochMemo::get`] of each of `keys`, under one lock (each counted
     /// as a hit or a miss).
     pub fn get_many(&self, epoch: i64, keys: &[K]) -> Vec<Option<V>> {
+        let found: Vec<Option<V>> = self.read(epoch, |values| {
+            keys.iter()
+                .map(|key| values.and_then(|v| v.get(key).cloned()))
+                .collect()
+        });
+        let hits = found.iter().filter(|v| v.is_some()).count() as u64;
+        self.count(hits, found.len() as u64);
+        found
+    }
+
+    /// `look` at what is remembered at `epoch` (`None` where the memo
+    /// stands at another epoch), under the lock, after moving to `epoch`
+    /// where it is newer; what that forgets is dropped after the lock.
+    fn read<R>(&self, epoch: i64, look: impl FnOnce(Option<&HashMap<K, V>>) -> R) -> R {
         let (found, forgotten) = {
             let mut state = self.lock();
             let forgotten = state.advance(epoch);
-            let current = state.epoch == epoch;
-            let found: Vec<Option<V>> = keys
-                .iter()
-                .map(|key| current.then(|| state.values.get(key).cloned()).flatten())
-                .collect();
-            (found, forgotten)
+            let current = (state.epoch == epoch).then_some(&state.values);
+            (look(current), forgotten)
         };
         drop(forgotten);
-        let hits = found.iter().filter(|v| v.is_some()).count() as u64;
-        self.hits.fetch_add(hits, Ordering::Relaxed);
-        self.misses
-            .fetch_add(found.len() as u64 - hits, Ordering::Relaxed);
         found
+    }
+
+    /// Counts `hits` of `reads` as hits, the rest as misses.
+    fn count(&self, hits: u64, reads: u64) {
+        self.hits.fetch_add(hits, Ordering::Relaxed);
+        self.misses.fetch_add(reads - hits, Ordering::Relaxed);
     }
 
     /// Remembers `value`, read after `epoch` was (not when the memo has
