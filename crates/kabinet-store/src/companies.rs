@@ -1220,7 +1220,10 @@ pub(crate) fn list_columns(query: &CompanyQuery, ordered: bool) -> u32 {
         }
     }
     if ordered {
-        read |= match query.sort {
+        // A cursor page is listed in its cursor's order, whatever the
+        // query's sort says (a cursor is taken without a sort parameter).
+        let sort = query.after.as_ref().map_or(query.sort, |after| after.order);
+        read |= match sort {
             CompanySort::Id | CompanySort::CreatedAt => 0,
             CompanySort::Name => NAME,
             CompanySort::AccountNumber => ACCOUNT,
@@ -1281,7 +1284,10 @@ pub fn edited_columns(before: &CompanyRecord, after: &CompanyRecord) -> u32 {
 /// A word matches where it is a substring of the search text (the trigram
 /// and digit indexes, `LIKE` and `strpos` all answer that; the text and the
 /// words are folded alike, and lower-cased once more here, so that
-/// SQLite's case-blind `LIKE` and trigram index find nothing more).
+/// SQLite's case-blind `LIKE` and trigram index find nothing more), and
+/// wherever the text or the word holds a letter outside ASCII and the
+/// Cyrillic block ([`plain`]), whose case SQLite's trigram index folds by a
+/// table of its own.
 ///
 /// `companies.rs::a_list_may_hold_a_card_exactly_where_its_statement_lists_it`
 /// checks it against the statements on both backends.
@@ -1290,25 +1296,49 @@ pub fn may_hold(query: &CompanyQuery, card: &CompanyRecord) -> bool {
 }
 
 /// A card tested against remembered lists ([`may_hold`]), its search text
-/// lower-cased once.
+/// lower-cased once where it is [`plain`] (`None` where it is not).
 struct Candidate<'a> {
     card: &'a CompanyRecord,
-    lower_text: String,
+    lower_text: Option<String>,
+}
+
+/// Whether SQLite's trigram index folds the case of `text` as Rust's
+/// `to_lowercase` does: ASCII and the Cyrillic block (U+0400–U+045F), whose
+/// capitals fold to letters of the same block and which no other letter
+/// folds into. Elsewhere its Unicode table makes letters equal that
+/// lower-casing keeps apart (ς and σ, ſ and s; U+1C80 and в): a text or a
+/// word with such a letter may match whatever Rust says.
+fn plain(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_ascii() || ('\u{0400}'..='\u{045F}').contains(&c))
 }
 
 impl<'a> Candidate<'a> {
     fn new(card: &'a CompanyRecord) -> Self {
+        let text = &card.fields.search_text;
         Self {
             card,
-            lower_text: card.fields.search_text.to_lowercase(),
+            lower_text: plain(text).then(|| text.to_lowercase()),
         }
     }
 
-    /// Whether every one of `words` may occur in the card's search text.
+    /// Whether every one of `words` may occur in the card's search text:
+    /// as a substring of it, both lower-cased (the text and the words are
+    /// folded alike already), or wherever the text or a word is not
+    /// [`plain`].
     fn has_words(&self, words: &[String]) -> bool {
-        let text = &self.card.fields.search_text;
+        let Some(text) = &self.lower_text else {
+            return true;
+        };
         words.iter().all(|word| {
-            text.contains(word.as_str()) || self.lower_text.contains(&word.to_lowercase())
+            if !plain(word) {
+                return true;
+            }
+            if word.chars().any(char::is_uppercase) {
+                text.contains(&word.to_lowercase())
+            } else {
+                text.contains(word.as_str())
+            }
         })
     }
 
@@ -1318,12 +1348,14 @@ impl<'a> Candidate<'a> {
         if query.scope_path.is_empty() {
             return false;
         }
-        if !kabinet_domain::company::is_root_path(&query.scope_path) && query.scope_group.is_none()
+        // The subtree's range (`subtree_bounds`: from `/1/2/` up to `/1/20`,
+        // `/` and `0` being neighbours) holds exactly the paths that start
+        // with it; a path not ending in `/` has an empty range.
+        if !kabinet_domain::company::is_root_path(&query.scope_path)
+            && query.scope_group.is_none()
+            && !(query.scope_path.ends_with('/') && card.path.starts_with(&query.scope_path))
         {
-            let (low, high) = subtree_bounds(&query.scope_path);
-            if card.path < low || card.path >= high {
-                return false;
-            }
+            return false;
         }
         let text = if query.words.is_empty() {
             query.id.is_none_or(|id| id == card.id)
@@ -1390,7 +1422,9 @@ impl Edit<'_> {
     /// after the edit: the company's search text held them neither before
     /// nor after it.
     fn keeps_probe(&self, words: &[String]) -> bool {
-        words.is_empty() || (!self.before.has_words(words) && !self.after.has_words(words))
+        words.is_empty()
+            || self.changed & columns::SEARCH == 0
+            || (!self.before.has_words(words) && !self.after.has_words(words))
     }
 }
 
