@@ -2334,11 +2334,22 @@ mod tests {
             "the edit as written"
         );
 
-        let memory = remember_edit(&store, epochs(8), epochs(9), &edited, card(2, "Two, again"));
+        // A rename moves the search epoch too: the probe of other words
+        // steps with it, and goes with the rest if the commit does not happen.
+        let probes = store.word_match_memo();
+        let other_words = ["zzz".to_string()];
+        probes.put(1, other_words.to_vec(), 5);
+        let renamed = ReadEpochs {
+            search: 2,
+            company: 9,
+        };
+        let memory = remember_edit(&store, epochs(8), renamed, &edited, card(2, "Two, again"));
         assert_eq!(cards.get(9, &3).map(|c| c.id), Some(3));
+        assert_eq!(probes.get(2, other_words.as_slice()), Some(5), "stepped");
         drop(memory);
         assert_eq!(cards.get(9, &3), None, "not committed: forgotten");
         assert_eq!(cards.get(9, &2), None);
+        assert_eq!(probes.get(2, other_words.as_slice()), None, "the probe too");
     }
 
     /// A migrated SQLite store in a file of its own (point reads need a
