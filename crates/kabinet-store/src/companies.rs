@@ -1303,14 +1303,16 @@ struct Candidate<'a> {
 }
 
 /// Whether SQLite's trigram index folds the case of `text` as Rust's
-/// `to_lowercase` does: ASCII and the Cyrillic block (U+0400–U+045F), whose
+/// `to_lowercase` does: ASCII, the Cyrillic block (U+0400–U+045F), whose
 /// capitals fold to letters of the same block and which no other letter
-/// folds into. Elsewhere its Unicode table makes letters equal that
-/// lower-casing keeps apart (ς and σ, ſ and s; U+1C80 and в): a text or a
-/// word with such a letter may match whatever Rust says.
+/// folds into, and characters that are not letters (« », №, dashes,
+/// digits), which case folding neither changes nor yields. Elsewhere its
+/// Unicode table makes letters equal that lower-casing keeps apart (ς and
+/// σ, ſ and s; U+1C80 and в): a text or a word with such a letter may match
+/// whatever Rust says.
 fn plain(text: &str) -> bool {
     text.chars()
-        .all(|c| c.is_ascii() || ('\u{0400}'..='\u{045F}').contains(&c))
+        .all(|c| c.is_ascii() || ('\u{0400}'..='\u{045F}').contains(&c) || !c.is_alphabetic())
 }
 
 impl<'a> Candidate<'a> {
