@@ -411,7 +411,7 @@ impl Services {
         // read what the edit changed (see below).
         let alone = draft.parent_id == current.fields.parent_id;
         let epochs_before = companies::edit_epochs(&mut tx).await?;
-        if !companies::update(&mut tx, id, current.version, &fields, now)
+        if !companies::update(&mut tx, &epochs_before, id, current.version, &fields, now)
             .await
             .map_err(unique_to_field)?
         {
@@ -444,11 +444,12 @@ impl Services {
         // (`remember_edit`). The transaction holds the epochs' row from the
         // first read, so nobody else moved them in between. Stepped before
         // the commit, and forgotten if the commit does not happen.
-        let memory = (alone && epochs_after.company == epochs_before.company + 1).then(|| {
+        let (before, after) = (epochs_before.epochs, epochs_after.epochs);
+        let memory = (alone && after.company == before.company + 1).then(|| {
             companies::remember_edit(
                 &self.store,
-                epochs_before,
-                epochs_after,
+                before,
+                after,
                 &current,
                 Arc::new(updated.clone()),
             )

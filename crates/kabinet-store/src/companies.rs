@@ -266,17 +266,28 @@ async fn lock_epochs(conn: &mut AnyConnection) -> Result<(), StoreError> {
 /// [`lock_epochs`] takes it, in the same statement (SQLite has one writer):
 /// read before and after a change, they tell whether the transaction alone
 /// moved them, and by how much.
-pub async fn edit_epochs(conn: &mut AnyConnection) -> Result<ReadEpochs, StoreError> {
+pub async fn edit_epochs(conn: &mut AnyConnection) -> Result<LockedEpochs, StoreError> {
     let statement = if conn.backend_name() == "PostgreSQL" {
         "SELECT search_value, company_value FROM auth_epoch WHERE id = 1 FOR UPDATE"
     } else {
         "SELECT search_value, company_value FROM auth_epoch WHERE id = 1"
     };
     let row = sqlx::query(statement).fetch_one(&mut *conn).await?;
-    Ok(ReadEpochs {
-        search: col(&row, "search_value")?,
-        company: col(&row, "company_value")?,
+    Ok(LockedEpochs {
+        epochs: ReadEpochs {
+            search: col(&row, "search_value")?,
+            company: col(&row, "company_value")?,
+        },
     })
+}
+
+/// The epochs as [`edit_epochs`] read them, with their row lock: holding
+/// one shows that the transaction holds the lock, which [`update`] needs
+/// (only [`edit_epochs`] makes one: outside this crate it cannot be built).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LockedEpochs {
+    pub epochs: ReadEpochs,
 }
 
 /// Inserts a company under `parent_path` (empty for the root) and returns its id.
@@ -366,15 +377,19 @@ pub async fn sync_id_sequence(
 }
 
 /// Writes new fields if the stored version is still `expected_version`.
-/// Returns false when someone else changed the card first.
+/// Returns false when someone else changed the card first. The transaction
+/// holds the epochs' row lock already (`_locked`, from [`edit_epochs`]),
+/// taken before the company's row as every company write takes them: the
+/// update's triggers move the epochs, and taking that lock after the row's
+/// could deadlock against a transaction taking them the other way round.
 pub async fn update(
     conn: &mut AnyConnection,
+    _locked: &LockedEpochs,
     id: i64,
     expected_version: i64,
     fields: &CompanyFields,
     now: i64,
 ) -> Result<bool, StoreError> {
-    lock_epochs(&mut *conn).await?;
     let mut sql = Sql::new("UPDATE companies SET (");
     sql.push(&WRITABLE.join(", "));
     sql.push(") = (");
@@ -2392,7 +2407,10 @@ mod tests {
         let mut tx = store.begin().await.unwrap();
         let mut edited = fields("Ромашка плюс");
         edited.parent_id = Some(root);
-        assert!(update(&mut tx, child, 1, &edited, 30).await.unwrap());
+        let locked = edit_epochs(&mut tx).await.unwrap();
+        assert!(update(&mut tx, &locked, child, 1, &edited, 30)
+            .await
+            .unwrap());
         commit(tx).await.unwrap();
         let point = store
             .point_read(|conn| get_now(conn, child))
