@@ -1301,7 +1301,7 @@ pub fn edited_columns(before: &CompanyRecord, after: &CompanyRecord) -> u32 {
 /// words are folded alike, and lower-cased once more here, so that
 /// SQLite's case-blind `LIKE` and trigram index find nothing more), and
 /// wherever the text or the word holds a letter outside ASCII and the
-/// Cyrillic block ([`plain`]), whose case SQLite's trigram index folds by a
+/// Cyrillic block ([`folds_like_lowercase`]), whose case SQLite's trigram index folds by a
 /// table of its own.
 ///
 /// `companies.rs::a_list_may_hold_a_card_exactly_where_its_statement_lists_it`
@@ -1311,7 +1311,7 @@ pub fn may_hold(query: &CompanyQuery, card: &CompanyRecord) -> bool {
 }
 
 /// A card tested against remembered lists ([`may_hold`]), its search text
-/// lower-cased once where it is [`plain`] (`None` where it is not).
+/// lower-cased once where it is [`folds_like_lowercase`] (`None` where it is not).
 struct Candidate<'a> {
     card: &'a CompanyRecord,
     lower_text: Option<String>,
@@ -1325,7 +1325,7 @@ struct Candidate<'a> {
 /// Unicode table makes letters equal that lower-casing keeps apart (ς and
 /// σ, ſ and s; U+1C80 and в): a text or a word with such a letter may match
 /// whatever Rust says.
-fn plain(text: &str) -> bool {
+pub fn folds_like_lowercase(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_ascii() || ('\u{0400}'..='\u{045F}').contains(&c) || !c.is_alphabetic())
 }
@@ -1335,20 +1335,20 @@ impl<'a> Candidate<'a> {
         let text = &card.fields.search_text;
         Self {
             card,
-            lower_text: plain(text).then(|| text.to_lowercase()),
+            lower_text: folds_like_lowercase(text).then(|| text.to_lowercase()),
         }
     }
 
     /// Whether every one of `words` may occur in the card's search text:
     /// as a substring of it, both lower-cased (the text and the words are
     /// folded alike already), or wherever the text or a word is not
-    /// [`plain`].
+    /// [`folds_like_lowercase`].
     fn has_words(&self, words: &[String]) -> bool {
         let Some(text) = &self.lower_text else {
             return true;
         };
         words.iter().all(|word| {
-            if !plain(word) {
+            if !folds_like_lowercase(word) {
                 return true;
             }
             if word.chars().any(char::is_uppercase) {
@@ -1429,10 +1429,11 @@ impl Edit<'_> {
 
     /// The same for a list's totals and anchors, which the probe of its
     /// words decides too (the order of a common search): the company's
-    /// search text matched the words neither before nor after either.
+    /// search text matched the words neither before nor after either (a
+    /// list with words reads the search text, so a list that reads no
+    /// changed column keeps its probe too).
     fn keeps_list(&self, query: &CompanyQuery, columns: u32) -> bool {
-        columns & self.changed == 0
-            || (self.keeps_page(query, columns) && self.keeps_probe(&query.words))
+        self.keeps_page(query, columns) && self.keeps_probe(&query.words)
     }
 
     /// Whether the probe of `words` ([`word_matches`]) counts the same
@@ -1492,6 +1493,8 @@ pub fn remember_edit<'a>(
         );
     }
     let (from, to) = (from.company, to.company);
+    list.cards
+        .step(from, to, |card, _| *card != id, [(id, Arc::clone(&after))]);
     list.pages.step(
         from,
         to,
@@ -1510,9 +1513,6 @@ pub fn remember_edit<'a>(
         |query, _| edit.keeps_list(query, list_columns(query, true)),
         [],
     );
-    drop(edit);
-    list.cards
-        .step(from, to, |card, _| *card != id, [(id, after)]);
     EditMemory {
         store,
         committed: false,
@@ -2150,25 +2150,15 @@ async fn read_page(
     let items: Vec<CompanyRecord> = conn.all(&page, &COLUMN_NAMES).await?;
     let items: Vec<Arc<CompanyRecord>> = items.into_iter().map(Arc::new).collect();
     if let Some((memo, epoch)) = remember {
-        let columns = list_columns(filters, ordered);
-        let filters = filters.clone();
+        let page = RememberedPage {
+            filters: filters.clone(),
+            columns: list_columns(filters, ordered),
+            ids: seen.then(|| items.iter().map(|card| card.id).collect()),
+        };
+        memo.pages.put(epoch, ids.clone(), Arc::new(page));
         if seen {
-            let page_ids = items.iter().map(|card| card.id).collect();
-            let page = RememberedPage {
-                filters,
-                columns,
-                ids: Some(page_ids),
-            };
-            memo.pages.put(epoch, ids.clone(), Arc::new(page));
             memo.cards
                 .put_many(epoch, items.iter().map(|card| (card.id, Arc::clone(card))));
-        } else {
-            let mark = RememberedPage {
-                filters,
-                columns,
-                ids: None,
-            };
-            memo.pages.put(epoch, ids.clone(), Arc::new(mark));
         }
     }
     Ok(items)

@@ -1983,7 +1983,11 @@ async fn a_list_may_hold_a_card_exactly_where_its_statement_lists_it() {
             // Cyrillic block, SQLite's trigram index folds case by its own
             // table (ς is σ there): `may_hold` then says "may", which the
             // statement answers either way. Elsewhere it is exact.
-            let exact = plain(&card.fields.search_text) && query.words.iter().all(|w| plain(w));
+            let exact = companies::folds_like_lowercase(&card.fields.search_text)
+                && query
+                    .words
+                    .iter()
+                    .all(|w| companies::folds_like_lowercase(w));
             assert!(
                 may || !holds,
                 "listed but not held: company {} ({}) in {query:?}",
@@ -2009,11 +2013,4 @@ async fn a_list_may_hold_a_card_exactly_where_its_statement_lists_it() {
         held > 300 && left_out > 300,
         "{held} held, {left_out} left out"
     );
-}
-
-/// Text of ASCII, the Cyrillic block and characters that are not letters
-/// only (`companies::may_hold` is exact there).
-fn plain(text: &str) -> bool {
-    text.chars()
-        .all(|c| c.is_ascii() || ('\u{0400}'..='\u{045F}').contains(&c) || !c.is_alphabetic())
 }
